@@ -1,0 +1,1 @@
+"""navbat: appointments and the patient queue for dental clinics."""

@@ -1,0 +1,1 @@
+"""Appointments, their history, and the booking services."""

@@ -1,0 +1,257 @@
+"""Reads for booking: who is free when. Loads a date range in a fixed number of queries, asks the core."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+
+from navbat.booking.models import Appointment
+from navbat.clinic.models import Chair, Clinic, Service, StaffMember, StaffRole
+from navbat.clinic.selectors import date_exceptions, national_holidays, weekly_plans
+from navbat.scheduling import (
+    ChairSchedule,
+    DentistSchedule,
+    Interval,
+    Slot,
+    SlotRequest,
+    Wishes,
+    find_slots,
+    normalize,
+    subtract,
+    working_time,
+)
+
+# An "any dentist, earliest N" search looks a week ahead first and only then loads more.
+SEARCH_CHUNK_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Working time and busy time of the clinic's dentists and chairs over one window, in core terms."""
+
+    window: Interval
+    working: dict[int, tuple[Interval, ...]]
+    dentist_specialties: dict[int, frozenset[int]]
+    default_chairs: dict[int, int]
+    chair_equipment: dict[int, frozenset[int]]
+    dentist_busy: dict[int, tuple[Interval, ...]] = field(default_factory=dict)
+    chair_busy: dict[int, tuple[Interval, ...]] = field(default_factory=dict)
+    patient_busy: tuple[Interval, ...] = ()
+
+    def dentists(self, *, with_busy: bool = True) -> list[DentistSchedule]:
+        return [
+            DentistSchedule(
+                dentist_id=dentist_id,
+                specialty_ids=self.dentist_specialties.get(dentist_id, frozenset()),
+                free=subtract(working, self.dentist_busy.get(dentist_id, ())) if with_busy else working,
+                default_chair_id=self.default_chairs.get(dentist_id),
+            )
+            for dentist_id, working in self.working.items()
+        ]
+
+    def chairs(self, *, with_busy: bool = True) -> list[ChairSchedule]:
+        whole = (self.window,)
+        return [
+            ChairSchedule(
+                chair_id=chair_id,
+                equipment_ids=equipment,
+                free=subtract(whole, self.chair_busy.get(chair_id, ())) if with_busy else whole,
+            )
+            for chair_id, equipment in self.chair_equipment.items()
+        ]
+
+
+def local_window(clinic: Clinic, first_day: date, last_day: date) -> Interval:
+    tz = clinic.tz
+    start = datetime.combine(first_day, time.min, tzinfo=tz)
+    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=tz)
+    return Interval(start, end)
+
+
+def load_availability(
+    *,
+    clinic: Clinic,
+    first_day: date,
+    last_day: date,
+    specialty_id: int | None = None,
+    dentist_ids: Collection[int] | None = None,
+    chair_ids: Collection[int] | None = None,
+    patient_id: int | None = None,
+    ignore_appointment_id: int | None = None,
+) -> Availability:
+    """What the core needs for [first_day, last_day], in a constant number of queries whatever the size."""
+    window = local_window(clinic, first_day, last_day)
+    dentists = StaffMember.objects.filter(clinic=clinic, role=StaffRole.DENTIST, is_active=True)
+    if specialty_id is not None:
+        dentists = dentists.filter(specialties=specialty_id)
+    if dentist_ids is not None:
+        dentists = dentists.filter(pk__in=list(dentist_ids))
+    specialties: dict[int, set[int]] = defaultdict(set)
+    through = StaffMember.specialties.through.objects.filter(staffmember__in=dentists)
+    for staff_id, spec_id in through.values_list("staffmember_id", "specialty_id"):
+        specialties[staff_id].add(spec_id)
+    ids = list(specialties)
+
+    plans, default_chairs = weekly_plans(ids, first_day, last_day)
+    exceptions, closures = date_exceptions(clinic, ids, first_day, last_day)
+    holidays = national_holidays(clinic, first_day, last_day)
+    working = {
+        staff_id: working_time(
+            plans.get(staff_id, []),
+            [*exceptions.get(staff_id, []), *closures],
+            holidays,
+            clinic.tz,
+            first_day,
+            last_day,
+        )
+        for staff_id in ids
+    }
+
+    chairs = Chair.objects.filter(department__clinic=clinic, is_active=True)
+    if chair_ids is not None:
+        chairs = chairs.filter(pk__in=list(chair_ids))
+    equipment: dict[int, set[int]] = {chair_id: set() for chair_id in chairs.values_list("pk", flat=True)}
+    for chair_id, equipment_id in Chair.equipment.through.objects.filter(chair__in=chairs).values_list(
+        "chair_id", "equipment_id"
+    ):
+        equipment[chair_id].add(equipment_id)
+
+    busy = Appointment.objects.active().filter(clinic=clinic).overlapping(window.start, window.end)
+    if ignore_appointment_id is not None:
+        busy = busy.exclude(pk=ignore_appointment_id)
+    dentist_busy: dict[int, list[Interval]] = defaultdict(list)
+    chair_busy: dict[int, list[Interval]] = defaultdict(list)
+    for dentist_id, chair_id, starts_at, ends_at in busy.values_list(
+        "dentist_id", "chair_id", "starts_at", "ends_at"
+    ):
+        dentist_busy[dentist_id].append(Interval(starts_at, ends_at))
+        chair_busy[chair_id].append(Interval(starts_at, ends_at))
+
+    patient_busy: tuple[Interval, ...] = ()
+    if patient_id is not None:
+        # A patient may have visits at another clinic of the network: not filtered by clinic.
+        own = Appointment.objects.active().filter(patient_id=patient_id).overlapping(window.start, window.end)
+        if ignore_appointment_id is not None:
+            own = own.exclude(pk=ignore_appointment_id)
+        patient_busy = normalize(Interval(s, e) for s, e in own.values_list("starts_at", "ends_at"))
+
+    return Availability(
+        window=window,
+        working=working,
+        dentist_specialties={k: frozenset(v) for k, v in specialties.items()},
+        default_chairs=default_chairs,
+        chair_equipment={k: frozenset(v) for k, v in equipment.items()},
+        dentist_busy={k: normalize(v) for k, v in dentist_busy.items()},
+        chair_busy={k: normalize(v) for k, v in chair_busy.items()},
+        patient_busy=patient_busy,
+    )
+
+
+def slot_request(
+    *,
+    clinic: Clinic,
+    service: Service,
+    now: datetime,
+    online: bool,
+    dentist_ids: frozenset[int] | None = None,
+    patient_busy: tuple[Interval, ...] = (),
+    wishes: Wishes | None = None,
+    limit: int | None = 10,
+) -> SlotRequest:
+    """The clinic's rules for a search: online patients need notice and a horizon; staff do not."""
+    return SlotRequest(
+        duration=timedelta(minutes=service.duration_minutes),
+        now=now,
+        tz=clinic.tz,
+        specialty_id=service.specialty_id,
+        equipment_ids=frozenset(service.equipment.values_list("pk", flat=True)),
+        dentist_ids=dentist_ids,
+        patient_busy=patient_busy,
+        wishes=wishes or Wishes(),
+        min_notice=timedelta(minutes=clinic.min_notice_minutes) if online else timedelta(0),
+        horizon=timedelta(days=clinic.horizon_days if online else 366),
+        step=timedelta(minutes=clinic.slot_step_minutes),
+        limit=limit,
+    )
+
+
+def find_free_slots(
+    *,
+    clinic: Clinic,
+    service: Service,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    dentist: StaffMember | None = None,
+    patient_id: int | None = None,
+    wishes: Wishes | None = None,
+    limit: int | None = 10,
+    online: bool = True,
+) -> list[Slot]:
+    """Free slots for a service, earliest first. With a limit, loads a week at a time until it has enough."""
+    dentist_ids = frozenset({dentist.pk}) if dentist is not None else None
+    request = slot_request(
+        clinic=clinic,
+        service=service,
+        now=now,
+        online=online,
+        dentist_ids=dentist_ids,
+        wishes=wishes,
+        limit=limit,
+    )
+    found: list[Slot] = []
+    chunk_first = first_day
+    chunk_days = SEARCH_CHUNK_DAYS if limit is not None else (last_day - first_day).days + 1
+    while chunk_first <= last_day:
+        chunk_last = min(last_day, chunk_first + timedelta(days=chunk_days - 1))
+        availability = load_availability(
+            clinic=clinic,
+            first_day=chunk_first,
+            last_day=chunk_last,
+            specialty_id=service.specialty_id,
+            dentist_ids=dentist_ids,
+            patient_id=patient_id,
+        )
+        wanted = None if limit is None else limit - len(found)
+        chunk_request = replace(request, patient_busy=availability.patient_busy, limit=wanted)
+        found.extend(find_slots(chunk_request, availability.dentists(), availability.chairs()))
+        if limit is not None and len(found) >= limit:
+            break
+        chunk_first = chunk_last + timedelta(days=1)
+    return found
+
+
+@dataclass(frozen=True)
+class DentistDay:
+    """One column of the day board: a dentist, the hours he works that day, and his appointments."""
+
+    dentist: StaffMember
+    working: tuple[Interval, ...]
+    appointments: list[Appointment]
+
+
+def day_board(*, clinic: Clinic, day: date) -> list[DentistDay]:
+    """Every dentist working on `day` (or with appointments on it), with that day's appointments."""
+    availability = load_availability(clinic=clinic, first_day=day, last_day=day)
+    window = availability.window
+    appointments: dict[int, list[Appointment]] = defaultdict(list)
+    rows = (
+        Appointment.objects.filter(clinic=clinic)
+        .overlapping(window.start, window.end)
+        .select_related("patient", "service", "chair")
+        .order_by("starts_at")
+    )
+    for appointment in rows:
+        appointments[appointment.dentist_id].append(appointment)
+    dentists = (
+        StaffMember.objects.filter(clinic=clinic, role=StaffRole.DENTIST)
+        .select_related("user", "department")
+        .prefetch_related("specialties")
+    )
+    return [
+        DentistDay(dentist, availability.working.get(dentist.pk, ()), appointments.get(dentist.pk, []))
+        for dentist in dentists
+        if availability.working.get(dentist.pk) or appointments.get(dentist.pk)
+    ]

@@ -1,0 +1,215 @@
+"""Every change to an appointment: booking, status transitions, cancelling. Each owns its transaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from navbat.booking.errors import BookingErrorCode
+from navbat.booking.models import Appointment, AppointmentEvent
+from navbat.booking.selectors import load_availability, slot_request
+from navbat.booking.statuses import ACTIVE_STATUSES, Channel, Status, can_transition
+from navbat.clinic.models import Chair, Service, StaffMember
+from navbat.errors import DomainError
+from navbat.patients.models import Patient
+from navbat.scheduling import Slot, check_slot
+
+# Channels where the patient books for himself and the clinic's notice and horizon apply.
+ONLINE_CHANNELS = frozenset({Channel.WEB})
+
+# Names of the PostgreSQL exclusion constraints of migration booking/0002.
+OVERLAP_CONSTRAINTS = frozenset(
+    {"appointment_no_dentist_overlap", "appointment_no_chair_overlap", "appointment_no_patient_overlap"}
+)
+
+SLOT_TAKEN_MESSAGE = _("This time has just been taken. Please choose another time.")
+
+
+def book_appointment(
+    *,
+    patient: Patient,
+    service: Service,
+    starts_at: datetime,
+    channel: Channel,
+    dentist: StaffMember | None = None,
+    chair: Chair | None = None,
+    created_by: AbstractBaseUser | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `service` for `patient` at `starts_at` with the dentist and chair given, or the first that fit.
+
+    Raises DomainError: slot_taken when someone else holds the time, slot_unavailable when nobody works then.
+    """
+    now = now or timezone.now()
+    _check_booking_input(
+        patient=patient, service=service, starts_at=starts_at, now=now, dentist=dentist, chair=chair
+    )
+    try:
+        with transaction.atomic():
+            # On SQLite this transaction began with BEGIN IMMEDIATE: check and insert are serialised.
+            slot = _fitting_slot(
+                patient=patient,
+                service=service,
+                starts_at=starts_at,
+                channel=channel,
+                dentist=dentist,
+                chair=chair,
+                now=now,
+            )
+            appointment = Appointment(
+                clinic=service.clinic,
+                patient=patient,
+                service=service,
+                dentist_id=slot.dentist_id,
+                chair_id=slot.chair_id,
+                starts_at=slot.start,
+                ends_at=slot.end,
+                status=Status.BOOKED,
+                channel=channel,
+                created_by=created_by,
+                notes=notes,
+            )
+            appointment.full_clean()
+            appointment.save()
+            AppointmentEvent.objects.create(
+                appointment=appointment,
+                actor=created_by,
+                from_status="",
+                to_status=Status.BOOKED,
+                reason=str(Channel(channel).label),
+            )
+    except IntegrityError as error:
+        # PostgreSQL: a concurrent booking won the race and the exclusion constraint refused ours.
+        if _violated_constraint(error) in OVERLAP_CONSTRAINTS:
+            raise DomainError(BookingErrorCode.SLOT_TAKEN, SLOT_TAKEN_MESSAGE) from None
+        raise
+    return appointment
+
+
+def change_status(
+    *, appointment: Appointment, to: Status, actor: AbstractBaseUser | None = None, reason: str = ""
+) -> Appointment:
+    """Move an appointment to `to` if the transition table allows it, and record who did it and why."""
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if not can_transition(current.status, to):
+            raise DomainError(
+                BookingErrorCode.INVALID_TRANSITION,
+                _("An appointment that is “%(current)s” cannot become “%(target)s”.")
+                % {"current": Status(current.status).label, "target": Status(to).label},
+                current=current.status,
+                target=str(to),
+            )
+        if Status(to) in ACTIVE_STATUSES and current.status not in ACTIVE_STATUSES:
+            raise DomainError(
+                BookingErrorCode.INVALID_TRANSITION,
+                _("Book the time again instead: an inactive appointment cannot take its time back."),
+            )
+        AppointmentEvent.objects.create(
+            appointment=current, actor=actor, from_status=current.status, to_status=to, reason=reason
+        )
+        current.status = to
+        current.save(update_fields=["status", "updated_at"])
+    appointment.status = current.status
+    return current
+
+
+def cancel_appointment(
+    *, appointment: Appointment, actor: AbstractBaseUser | None = None, reason: str = ""
+) -> Appointment:
+    """Cancel: the time is free again at once for the next person."""
+    return change_status(appointment=appointment, to=Status.CANCELLED, actor=actor, reason=reason)
+
+
+def _check_booking_input(
+    *,
+    patient: Patient,
+    service: Service,
+    starts_at: datetime,
+    now: datetime,
+    dentist: StaffMember | None,
+    chair: Chair | None,
+) -> None:
+    if timezone.is_naive(starts_at):
+        raise DomainError(BookingErrorCode.NAIVE_DATETIME, _("The time must include a time zone."))
+    if starts_at < now - timedelta(minutes=1):
+        raise DomainError(BookingErrorCode.IN_THE_PAST, _("This time has already passed."))
+    clinic_id = service.clinic_id
+    others = [
+        patient.clinic_id,
+        dentist.clinic_id if dentist else clinic_id,
+        chair.department.clinic_id if chair else clinic_id,
+    ]
+    if any(other != clinic_id for other in others):
+        raise DomainError(
+            BookingErrorCode.WRONG_CLINIC,
+            _("The patient, service, dentist and chair must belong to one clinic."),
+        )
+    age = patient.age_on(starts_at.astimezone(service.clinic.tz).date())
+    if not service.accepts_age(age):
+        raise DomainError(
+            BookingErrorCode.SERVICE_NOT_FOR_AGE,
+            _("This service is not offered at the patient's age."),
+            min_age=service.min_age,
+            max_age=service.max_age,
+        )
+
+
+def _fitting_slot(
+    *,
+    patient: Patient,
+    service: Service,
+    starts_at: datetime,
+    channel: Channel,
+    dentist: StaffMember | None,
+    chair: Chair | None,
+    now: datetime,
+) -> Slot:
+    clinic = service.clinic
+    local_start = starts_at.astimezone(clinic.tz)
+    day = local_start.date()
+    last_day = (local_start + timedelta(minutes=service.duration_minutes)).date()
+    availability = load_availability(
+        clinic=clinic,
+        first_day=day,
+        last_day=last_day,
+        specialty_id=service.specialty_id,
+        dentist_ids=[dentist.pk] if dentist else None,
+        chair_ids=[chair.pk] if chair else None,
+        patient_id=patient.pk,
+    )
+    request = slot_request(
+        clinic=clinic,
+        service=service,
+        now=now,
+        online=channel in ONLINE_CHANNELS,
+        dentist_ids=frozenset({dentist.pk}) if dentist else None,
+        patient_busy=availability.patient_busy,
+    )
+    slot = check_slot(request, starts_at, availability.dentists(), availability.chairs())
+    if slot is not None:
+        return slot
+    # Tell "someone holds it" from "nobody works then": the same check with nobody busy.
+    idle = check_slot(
+        replace(request, patient_busy=()),
+        starts_at,
+        availability.dentists(with_busy=False),
+        availability.chairs(with_busy=False),
+    )
+    if idle is not None:
+        raise DomainError(BookingErrorCode.SLOT_TAKEN, SLOT_TAKEN_MESSAGE)
+    raise DomainError(
+        BookingErrorCode.SLOT_UNAVAILABLE,
+        _("Nobody can do this service at that time. Please choose a time from the free slots."),
+    )
+
+
+def _violated_constraint(error: IntegrityError) -> str | None:
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)

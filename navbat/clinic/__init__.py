@@ -1,0 +1,1 @@
+"""Clinics, departments, staff, specialties, chairs, equipment, services and working plans."""

@@ -1,0 +1,50 @@
+"""`navbat demo`: build the demo clinic if the database has no clinic yet, and print the staff logins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from navbat.clinic.demo import DEMO_PASSWORD, DemoSpec, build_demo_clinic
+from navbat.clinic.models import Clinic, StaffMember
+
+
+class Command(BaseCommand):
+    help = "Build a demo dental clinic (generated people only) if the database is empty."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=DemoSpec.seed)
+
+    def handle(self, *args: Any, seed: int, **options: Any) -> None:
+        clinic = Clinic.objects.order_by("pk").first()
+        if clinic is None:
+            clinic, _logins = build_demo_clinic(DemoSpec(seed=seed), now=timezone.now())
+            self.stdout.write(self.style.SUCCESS(f"Built the demo clinic “{clinic.name}”."))
+        else:
+            self.stdout.write(f"The database already has a clinic (“{clinic.name}”): left as it is.")
+        self.print_logins()
+
+    def print_logins(self) -> None:
+        users = get_user_model().objects.filter(username__in=_demo_usernames()).order_by("pk")
+        roles = dict(StaffMember.objects.filter(user__in=users).values_list("user_id", "role"))
+        self.stdout.write(f"\nDemo staff logins (password for all: {DEMO_PASSWORD}):")
+        for user in users:
+            role = roles.get(user.pk, "administrator")
+            self.stdout.write(f"  {user.get_username():<16} {role}")
+        self.stdout.write("")
+
+
+def _demo_usernames() -> list[str]:
+    return [
+        "admin",
+        "manager",
+        "registrar",
+        "operator",
+        "therapist1",
+        "surgeon1",
+        "paediatric1",
+        "orthodontist1",
+    ]

@@ -1,0 +1,431 @@
+"""The clinic and what it schedules with: departments, staff, chairs, equipment, services, plans."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from navbat.scheduling import ExceptionKind
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone: %(zone)s"), params={"zone": value})
+
+
+class Country(models.TextChoices):
+    """Countries we know the phone region, currency and public holidays of."""
+
+    UZBEKISTAN = "UZ", _("Uzbekistan")
+    RUSSIA = "RU", _("Russia")
+    KAZAKHSTAN = "KZ", _("Kazakhstan")
+    KYRGYZSTAN = "KG", _("Kyrgyzstan")
+    TAJIKISTAN = "TJ", _("Tajikistan")
+
+
+CURRENCY = {"UZ": "UZS", "RU": "RUB", "KZ": "KZT", "KG": "KGS", "TJ": "TJS"}
+
+
+class TranslatedName(models.Model):
+    """A name kept in the three interface languages; `name` picks the active one."""
+
+    name_uz = models.CharField(_("name (Uzbek)"), max_length=200)
+    name_ru = models.CharField(_("name (Russian)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        language = (get_language() or "uz")[:2]
+        return str(getattr(self, f"name_{language}", "") or self.name_uz)
+
+
+class Clinic(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Tashkent", validators=[validate_time_zone]
+    )
+    country = models.CharField(
+        _("country"), max_length=2, choices=Country.choices, default=Country.UZBEKISTAN
+    )
+    observes_national_holidays = models.BooleanField(_("closed on national holidays"), default=True)
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        _("slot step (minutes)"), default=15, validators=[MinValueValidator(5), MaxValueValidator(60)]
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        _("minimum notice for online booking (minutes)"), default=60
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        _("booking horizon (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(366)]
+    )
+
+    class Meta:
+        verbose_name = _("clinic")
+        verbose_name_plural = _("clinics")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def phone_region(self) -> str:
+        return self.country
+
+    @property
+    def currency(self) -> str:
+        return CURRENCY.get(self.country, "")
+
+
+class DepartmentKind(models.TextChoices):
+    ADULT = "adult", _("Adult dentistry")
+    CHILDREN = "children", _("Children's dentistry")
+    SURGERY = "surgery", _("Oral surgery")
+    ORTHODONTICS = "orthodontics", _("Orthodontics")
+    PROSTHETICS = "prosthetics", _("Prosthetic dentistry")
+    EMERGENCY = "emergency", _("Emergency care")
+
+
+class Department(models.Model):
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="departments", verbose_name=_("clinic")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=DepartmentKind.choices, default=DepartmentKind.ADULT
+    )
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["clinic", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Specialty(TranslatedName):
+    """Therapist, surgeon, orthodontist, paediatric dentist, periodontist, prosthodontist, hygienist."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+
+    class Meta:
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
+        ordering = ["code"]
+
+
+class StaffRole(models.TextChoices):
+    ADMINISTRATOR = "administrator", _("Administrator")
+    MANAGER = "manager", _("Manager")
+    REGISTRAR = "registrar", _("Registrar")
+    OPERATOR = "operator", _("Call-centre operator")
+    DENTIST = "dentist", _("Dentist")
+    ASSISTANT = "assistant", _("Assistant")
+
+
+class StaffMember(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff", verbose_name=_("user")
+    )
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="staff", verbose_name=_("clinic")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=StaffRole.choices)
+    specialties = models.ManyToManyField(
+        Specialty, blank=True, related_name="staff", verbose_name=_("specialties")
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("department"),
+    )
+    languages = models.CharField(
+        _("languages spoken"),
+        max_length=50,
+        blank=True,
+        help_text=_("Language codes, comma-separated: uz,ru,en"),
+    )
+    bio = models.TextField(_("short bio"), blank=True)
+    photo = models.ImageField(_("photo"), upload_to="staff/", blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+        ordering = ["user__last_name", "user__first_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code.strip() for code in self.languages.split(",") if code.strip()]
+
+
+class Equipment(TranslatedName):
+    """X-ray, microscope, …: what a service may need and a chair may have."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="equipment", verbose_name=_("clinic")
+    )
+    code = models.SlugField(_("code"), max_length=40)
+
+    class Meta:
+        verbose_name = _("equipment")
+        verbose_name_plural = _("equipment")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "code"], name="equipment_code_unique_per_clinic")
+        ]
+
+
+class Chair(models.Model):
+    """A dental chair (operatory) in a department, with the equipment that reaches it."""
+
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="chairs", verbose_name=_("department")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    equipment = models.ManyToManyField(
+        Equipment, blank=True, related_name="chairs", verbose_name=_("equipment")
+    )
+    is_active = models.BooleanField(_("in service"), default=True)
+
+    class Meta:
+        verbose_name = _("chair")
+        verbose_name_plural = _("chairs")
+        ordering = ["department", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Funding(models.TextChoices):
+    STATE = "state", _("State-funded (free)")
+    PAID = "paid", _("Paid")
+
+
+class Service(TranslatedName):
+    """A procedure a patient can book: how long it takes, who may do it, what it needs and costs."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="services", verbose_name=_("clinic")
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    specialty = models.ForeignKey(
+        Specialty, on_delete=models.PROTECT, related_name="services", verbose_name=_("specialty required")
+    )
+    equipment = models.ManyToManyField(
+        Equipment, blank=True, related_name="services", verbose_name=_("equipment required")
+    )
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=Decimal(0))
+    funding = models.CharField(_("funding"), max_length=10, choices=Funding.choices, default=Funding.PAID)
+    min_age = models.PositiveSmallIntegerField(_("minimum age (years)"), null=True, blank=True)
+    max_age = models.PositiveSmallIntegerField(_("maximum age (years)"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "code"], name="service_code_unique_per_clinic"),
+            models.CheckConstraint(
+                condition=models.Q(min_age__isnull=True)
+                | models.Q(max_age__isnull=True)
+                | models.Q(min_age__lte=models.F("max_age")),
+                name="service_age_range_valid",
+            ),
+        ]
+
+    def accepts_age(self, age: int) -> bool:
+        return (self.min_age is None or age >= self.min_age) and (self.max_age is None or age <= self.max_age)
+
+
+class WorkingPlan(models.Model):
+    """A staff member's weekly template, valid over a date range, with a default chair."""
+
+    staff = models.ForeignKey(
+        StaffMember, on_delete=models.CASCADE, related_name="working_plans", verbose_name=_("staff member")
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    default_chair = models.ForeignKey(
+        Chair,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("default chair"),
+    )
+
+    class Meta:
+        verbose_name = _("working plan")
+        verbose_name_plural = _("working plans")
+        ordering = ["staff", "valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True)
+                | models.Q(valid_until__gte=models.F("valid_from")),
+                name="working_plan_dates_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} ({self.valid_from} – {self.valid_until or '…'})"
+
+    def is_valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class PlanIntervalKind(models.TextChoices):
+    WORK = "work", _("Working hours")
+    BREAK = "break", _("Break")
+
+
+class PlanInterval(models.Model):
+    """One interval of a weekly plan: working hours or a break, in the clinic's local time."""
+
+    plan = models.ForeignKey(
+        WorkingPlan, on_delete=models.CASCADE, related_name="intervals", verbose_name=_("plan")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=PlanIntervalKind.choices, default=PlanIntervalKind.WORK
+    )
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("plan interval")
+        verbose_name_plural = _("plan intervals")
+        ordering = ["weekday", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="plan_interval_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class ScheduleExceptionKind(models.TextChoices):
+    EXTRA = "extra", _("Extra hours")
+    LEAVE = "leave", _("Leave")
+    SICK = "sick", _("Sick day")
+    OFF = "off", _("Day off")
+
+    @property
+    def core_kind(self) -> ExceptionKind:
+        return ExceptionKind.EXTRA if self == ScheduleExceptionKind.EXTRA else ExceptionKind.OFF
+
+
+class ScheduleException(models.Model):
+    """A date where a staff member's plan does not apply as written: extra hours, leave, a sick day."""
+
+    staff = models.ForeignKey(
+        StaffMember,
+        on_delete=models.CASCADE,
+        related_name="schedule_exceptions",
+        verbose_name=_("staff member"),
+    )
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=10, choices=ScheduleExceptionKind.choices)
+    start = models.TimeField(_("from"), null=True, blank=True, help_text=_("Empty for the whole day"))
+    end = models.TimeField(_("until"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("schedule exception")
+        verbose_name_plural = _("schedule exceptions")
+        ordering = ["date", "start"]
+        indexes = [models.Index(fields=["staff", "date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(start__isnull=True) & models.Q(end__isnull=True))
+                | (
+                    models.Q(start__isnull=False)
+                    & models.Q(end__isnull=False)
+                    & models.Q(end__gt=models.F("start"))
+                ),
+                name="schedule_exception_times_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="extra") | models.Q(start__isnull=False),
+                name="schedule_exception_extra_has_times",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} {self.date} {self.get_kind_display()}"
+
+
+class ClinicClosure(models.Model):
+    """A date (or part of one) when the whole clinic is closed, beyond the national holidays."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="closures", verbose_name=_("clinic")
+    )
+    date = models.DateField(_("date"))
+    start = models.TimeField(_("from"), null=True, blank=True, help_text=_("Empty for the whole day"))
+    end = models.TimeField(_("until"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("clinic closure")
+        verbose_name_plural = _("clinic closures")
+        ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(start__isnull=True) & models.Q(end__isnull=True))
+                | (
+                    models.Q(start__isnull=False)
+                    & models.Q(end__isnull=False)
+                    & models.Q(end__gt=models.F("start"))
+                ),
+                name="clinic_closure_times_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinic} {self.date}"

@@ -1,0 +1,85 @@
+"""Reads of the clinic's calendar: public holidays and working plans in the core's terms."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from functools import lru_cache
+
+import holidays as holidays_lib
+
+from navbat.clinic.models import (
+    Clinic,
+    ClinicClosure,
+    PlanIntervalKind,
+    ScheduleException,
+    ScheduleExceptionKind,
+    WorkingPlan,
+)
+from navbat.scheduling import DateException, ExceptionKind, WeeklyPlan, WeeklyRule
+
+
+@lru_cache(maxsize=64)
+def _holidays_of_year(country: str, year: int) -> frozenset[date]:
+    return frozenset(holidays_lib.country_holidays(country, years=year).keys())
+
+
+def national_holidays(clinic: Clinic, first_day: date, last_day: date) -> frozenset[date]:
+    """The clinic country's public holidays in [first_day, last_day], if the clinic closes on them."""
+    if not clinic.observes_national_holidays:
+        return frozenset()
+    days: set[date] = set()
+    for year in range(first_day.year, last_day.year + 1):
+        days.update(d for d in _holidays_of_year(clinic.country, year) if first_day <= d <= last_day)
+    return frozenset(days)
+
+
+def weekly_plans(
+    staff_ids: Iterable[int], first_day: date, last_day: date
+) -> tuple[dict[int, list[WeeklyPlan]], dict[int, int]]:
+    """Each staff member's plans that touch the range, and his default chair (2 queries)."""
+    plans = (
+        WorkingPlan.objects.filter(staff_id__in=list(staff_ids), valid_from__lte=last_day)
+        .exclude(valid_until__lt=first_day)
+        .prefetch_related("intervals")
+        .order_by("staff_id", "valid_from")
+    )
+    by_staff: dict[int, list[WeeklyPlan]] = defaultdict(list)
+    default_chairs: dict[int, int] = {}
+    for plan in plans:
+        rules = {kind: [] for kind in PlanIntervalKind}  # type: dict[str, list[WeeklyRule]]
+        for interval in plan.intervals.all():
+            rules[interval.kind].append(WeeklyRule(interval.weekday, interval.start, interval.end))
+        by_staff[plan.staff_id].append(
+            WeeklyPlan(
+                working=tuple(rules[PlanIntervalKind.WORK]),
+                breaks=tuple(rules[PlanIntervalKind.BREAK]),
+                valid_from=plan.valid_from,
+                valid_until=plan.valid_until,
+            )
+        )
+        if plan.default_chair_id is not None and (
+            plan.staff_id not in default_chairs or plan.is_valid_on(first_day)
+        ):
+            default_chairs[plan.staff_id] = plan.default_chair_id
+    return by_staff, default_chairs
+
+
+def date_exceptions(
+    clinic: Clinic, staff_ids: Iterable[int], first_day: date, last_day: date
+) -> tuple[dict[int, list[DateException]], list[DateException]]:
+    """Per-staff exceptions (extra hours, leave, sick days) and the clinic's closures (2 queries)."""
+    per_staff: dict[int, list[DateException]] = defaultdict(list)
+    rows = ScheduleException.objects.filter(
+        staff_id__in=list(staff_ids), date__gte=first_day, date__lte=last_day
+    ).values_list("staff_id", "date", "kind", "start", "end")
+    for staff_id, day, kind, start, end in rows:
+        per_staff[staff_id].append(DateException(day, ScheduleExceptionKind(kind).core_kind, start, end))
+    closures = [
+        DateException(day, ExceptionKind.OFF, start, end)
+        for day, start, end in ClinicClosure.objects.filter(
+            clinic=clinic, date__gte=first_day, date__lte=last_day
+        ).values_list("date", "start", "end")
+    ]
+    return per_staff, closures

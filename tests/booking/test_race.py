@@ -1,0 +1,88 @@
+"""Invariant 1 under contention: 32 writers, each on its own connection, race for one slot."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import IntegrityError, connection, connections
+
+from navbat.booking.errors import BookingErrorCode
+from navbat.booking.models import Appointment
+from navbat.booking.services import book_appointment
+from navbat.booking.statuses import Channel, Status
+from navbat.errors import DomainError
+from navbat.patients.models import Patient
+from tests import factories
+from tests.booking.conftest import MONDAY, NOW, SmallClinic, at
+
+WRITERS = 32
+
+
+@pytest.mark.django_db(transaction=True)
+def test_32_writers_racing_for_one_slot_get_exactly_one_booking(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    patients = [factories.PatientFactory(clinic=c.clinic) for _ in range(WRITERS)]
+    start_together = threading.Barrier(WRITERS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def writer(patient: Patient) -> None:
+        try:
+            start_together.wait()
+            book_appointment(
+                patient=patient,
+                service=c.therapy,
+                starts_at=at(MONDAY, 10),
+                dentist=c.first,
+                channel=Channel.WEB,
+                now=NOW,
+            )
+            outcome = "booked"
+        except DomainError as error:
+            outcome = str(error.code)
+        except Exception as error:  # anything else is a bug the test must show, not hide
+            outcome = f"crash: {type(error).__name__}"
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=writer, args=(patient,)) for patient in patients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert Counter(outcomes) == {"booked": 1, BookingErrorCode.SLOT_TAKEN: WRITERS - 1}
+    assert Appointment.objects.filter(status=Status.BOOKED).count() == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="exclusion constraints exist on PostgreSQL only"
+)
+def test_postgresql_refuses_an_overlapping_row_even_past_the_service(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    fields = {"clinic": c.clinic, "service": c.therapy, "chair": c.chair_plain, "channel": Channel.PHONE}
+    Appointment.objects.create(
+        patient=c.patient, dentist=c.first, starts_at=at(MONDAY, 10), ends_at=at(MONDAY, 10, 30), **fields
+    )
+    # A cancelled row may overlap: only active statuses occupy time.
+    Appointment.objects.create(
+        patient=c.other_patient,
+        dentist=c.first,
+        starts_at=at(MONDAY, 10),
+        ends_at=at(MONDAY, 10, 30),
+        status=Status.CANCELLED,
+        **fields,
+    )
+
+    with pytest.raises(IntegrityError, match="appointment_no_dentist_overlap"):
+        Appointment.objects.create(
+            patient=c.other_patient,
+            dentist=c.first,
+            starts_at=at(MONDAY, 10, 15),
+            ends_at=at(MONDAY, 10, 45),
+            **fields,
+        )
