@@ -20,3 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) > 1:
         args[1] = ALIASES.get(args[1], args[1])
     execute_from_command_line(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.small_clinic import SmallClinic, build_small_clinic
+
 DATABASE_FIXTURES = {
     "db",
     "transactional_db",
@@ -20,3 +22,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("django_db") or fixtures & DATABASE_FIXTURES:
             item.add_marker(pytest.mark.database)
+
+
+@pytest.fixture
+def small_clinic(db: None) -> SmallClinic:
+    """Two therapists, two chairs (one with X-ray), Mon–Fri 09:00–18:00 from 2027 on."""
+    return build_small_clinic()

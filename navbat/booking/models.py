@@ -85,17 +85,17 @@ class AppointmentEvent(models.Model):
     appointment = models.ForeignKey(
         Appointment, on_delete=models.CASCADE, related_name="events", verbose_name=_("appointment")
     )
-    at = models.DateTimeField(_("at"), auto_now_add=True)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("by"),
+        verbose_name=_("changed by"),
     )
-    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
+    from_status = models.CharField(_("previous status"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("new status"), max_length=20, choices=Status.choices)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
 
     class Meta:

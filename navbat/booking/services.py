@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +40,7 @@ def book_appointment(
     channel: Channel,
     dentist: StaffMember | None = None,
     chair: Chair | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     notes: str = "",
     now: datetime | None = None,
 ) -> Appointment:
@@ -50,54 +52,50 @@ def book_appointment(
     _check_booking_input(
         patient=patient, service=service, starts_at=starts_at, now=now, dentist=dentist, chair=chair
     )
-    try:
-        with transaction.atomic():
-            # On SQLite this transaction began with BEGIN IMMEDIATE: check and insert are serialised.
-            slot = _fitting_slot(
-                patient=patient,
-                service=service,
-                starts_at=starts_at,
-                channel=channel,
-                dentist=dentist,
-                chair=chair,
-                now=now,
-            )
-            appointment = Appointment(
-                clinic=service.clinic,
-                patient=patient,
-                service=service,
-                dentist_id=slot.dentist_id,
-                chair_id=slot.chair_id,
-                starts_at=slot.start,
-                ends_at=slot.end,
-                status=Status.BOOKED,
-                channel=channel,
-                created_by=created_by,
-                notes=notes,
-            )
-            appointment.full_clean()
-            appointment.save()
-            AppointmentEvent.objects.create(
-                appointment=appointment,
-                actor=created_by,
-                from_status="",
-                to_status=Status.BOOKED,
-                reason=str(Channel(channel).label),
-            )
-    except IntegrityError as error:
-        # PostgreSQL: a concurrent booking won the race and the exclusion constraint refused ours.
-        if _violated_constraint(error) in OVERLAP_CONSTRAINTS:
-            raise DomainError(BookingErrorCode.SLOT_TAKEN, SLOT_TAKEN_MESSAGE) from None
-        raise
+    with _slot_taken_on_overlap(), transaction.atomic():
+        # On SQLite this transaction began with BEGIN IMMEDIATE: check and insert are serialised.
+        slot = _fitting_slot(
+            patient=patient,
+            service=service,
+            starts_at=starts_at,
+            channel=channel,
+            dentist=dentist,
+            chair=chair,
+            now=now,
+        )
+        appointment = Appointment(
+            clinic=service.clinic,
+            patient=patient,
+            service=service,
+            dentist_id=slot.dentist_id,
+            chair_id=slot.chair_id,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            status=Status.BOOKED,
+            channel=channel,
+            created_by=created_by,
+            notes=notes,
+        )
+        appointment.full_clean()
+        appointment.save()
+        AppointmentEvent.objects.create(
+            appointment=appointment,
+            actor=created_by,
+            from_status="",
+            to_status=Status.BOOKED,
+            reason=str(Channel(channel).label),
+        )
     return appointment
 
 
 def change_status(
-    *, appointment: Appointment, to: Status, actor: AbstractBaseUser | None = None, reason: str = ""
+    *, appointment: Appointment, to: Status, actor: User | None = None, reason: str = ""
 ) -> Appointment:
     """Move an appointment to `to` if the transition table allows it, and record who did it and why."""
-    with transaction.atomic():
-        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    with _slot_taken_on_overlap(), transaction.atomic():
+        current = (
+            Appointment.objects.select_for_update().select_related("service__clinic").get(pk=appointment.pk)
+        )
         if not can_transition(current.status, to):
             raise DomainError(
                 BookingErrorCode.INVALID_TRANSITION,
@@ -107,9 +105,16 @@ def change_status(
                 target=str(to),
             )
         if Status(to) in ACTIVE_STATUSES and current.status not in ACTIVE_STATUSES:
-            raise DomainError(
-                BookingErrorCode.INVALID_TRANSITION,
-                _("Book the time again instead: an inactive appointment cannot take its time back."),
+            # A proposal or a waitlist entry takes its time only if nobody took it meanwhile.
+            _fitting_slot(
+                patient=current.patient,
+                service=current.service,
+                starts_at=current.starts_at,
+                channel=Channel(current.channel),
+                dentist=current.dentist,
+                chair=current.chair,
+                now=timezone.now(),
+                ignore_appointment_id=current.pk,
             )
         AppointmentEvent.objects.create(
             appointment=current, actor=actor, from_status=current.status, to_status=to, reason=reason
@@ -121,7 +126,7 @@ def change_status(
 
 
 def cancel_appointment(
-    *, appointment: Appointment, actor: AbstractBaseUser | None = None, reason: str = ""
+    *, appointment: Appointment, actor: User | None = None, reason: str = ""
 ) -> Appointment:
     """Cancel: the time is free again at once for the next person."""
     return change_status(appointment=appointment, to=Status.CANCELLED, actor=actor, reason=reason)
@@ -170,6 +175,7 @@ def _fitting_slot(
     dentist: StaffMember | None,
     chair: Chair | None,
     now: datetime,
+    ignore_appointment_id: int | None = None,
 ) -> Slot:
     clinic = service.clinic
     local_start = starts_at.astimezone(clinic.tz)
@@ -183,6 +189,7 @@ def _fitting_slot(
         dentist_ids=[dentist.pk] if dentist else None,
         chair_ids=[chair.pk] if chair else None,
         patient_id=patient.pk,
+        ignore_appointment_id=ignore_appointment_id,
     )
     request = slot_request(
         clinic=clinic,
@@ -208,6 +215,17 @@ def _fitting_slot(
         BookingErrorCode.SLOT_UNAVAILABLE,
         _("Nobody can do this service at that time. Please choose a time from the free slots."),
     )
+
+
+@contextmanager
+def _slot_taken_on_overlap() -> Iterator[None]:
+    """PostgreSQL: a concurrent writer won the race and an exclusion constraint refused ours."""
+    try:
+        yield
+    except IntegrityError as error:
+        if _violated_constraint(error) in OVERLAP_CONSTRAINTS:
+            raise DomainError(BookingErrorCode.SLOT_TAKEN, SLOT_TAKEN_MESSAGE) from None
+        raise
 
 
 def _violated_constraint(error: IntegrityError) -> str | None:

@@ -32,7 +32,7 @@ class StaffMemberAdmin(admin.ModelAdmin[models.StaffMember]):
     filter_horizontal = ["specialties"]
     list_select_related = ["user", "department"]
 
-    @admin.display(description=_("name"), ordering="user__last_name")
+    @admin.display(description=_("full name"), ordering="user__last_name")
     def display_name(self, obj: models.StaffMember) -> str:
         return obj.display_name
 

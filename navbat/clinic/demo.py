@@ -12,8 +12,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from navbat.booking.models import Appointment, AppointmentEvent
@@ -498,7 +497,7 @@ class DemoSpec:
                 "patients",
             )
         }
-        return DemoSpec(**{**self.__dict__, **counts, **changes})  # type: ignore[arg-type]
+        return DemoSpec(**{**self.__dict__, **counts, **changes})
 
 
 @dataclass(frozen=True)
@@ -523,10 +522,9 @@ class _Builder:
         given = self.rng.choice(FEMALE_NAMES if female else MALE_NAMES)
         return (_feminine(surname) if female else surname), given, female
 
-    def user(self, username: str, role: str, *, superuser: bool = False) -> AbstractUser:
+    def user(self, username: str, role: str, *, superuser: bool = False) -> User:
         surname, given, _female = self.person_name()
-        user_model = get_user_model()
-        user: AbstractUser = user_model(
+        user = User(
             username=self.spec.username_prefix + username,
             first_name=given,
             last_name=surname,
@@ -547,7 +545,7 @@ class _Builder:
             time_zone=spec.time_zone,
             country="UZ",
         )
-        departments = {
+        departments: dict[str, Department] = {
             kind: Department.objects.create(clinic=clinic, name=name, kind=kind)
             for kind, name in [
                 (DepartmentKind.ADULT, "Kattalar stomatologiyasi"),
@@ -615,7 +613,7 @@ class _Builder:
                 min_age=min_age,
                 max_age=max_age,
             )
-            service.equipment.set([equipment[name] for name in kit])  # type: ignore[attr-defined]
+            service.equipment.set([equipment[name] for name in kit])
 
     def staff(
         self,
@@ -736,7 +734,7 @@ class _Builder:
         last_day = self.today + timedelta(days=spec.booked_days - 1)
         availability = load_availability(clinic=clinic, first_day=self.today, last_day=last_day)
         now = self.now
-        staff_user = get_user_model().objects.filter(username=spec.username_prefix + "operator").first()
+        staff_user = User.objects.filter(username=spec.username_prefix + "operator").first()
         chair_busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
         patient_busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
         rows: list[Appointment] = []
@@ -809,7 +807,7 @@ class _Builder:
         start: datetime,
         end: datetime,
         now: datetime,
-        staff_user: object,
+        staff_user: User | None,
     ) -> Appointment:
         status = Status.BOOKED
         if end <= now:
@@ -827,7 +825,7 @@ class _Builder:
             ends_at=end,
             status=status,
             channel=channel,
-            created_by=staff_user if channel != Channel.WEB else None,  # type: ignore[misc]
+            created_by=staff_user if channel != Channel.WEB else None,
         )
 
     def patients(self, clinic: Clinic) -> list[Patient]:

@@ -332,8 +332,8 @@ class PlanInterval(models.Model):
     kind = models.CharField(
         _("kind"), max_length=10, choices=PlanIntervalKind.choices, default=PlanIntervalKind.WORK
     )
-    start = models.TimeField(_("from"))
-    end = models.TimeField(_("until"))
+    start = models.TimeField(_("start time"))
+    end = models.TimeField(_("end time"))
 
     class Meta:
         verbose_name = _("plan interval")
@@ -371,8 +371,8 @@ class ScheduleException(models.Model):
     )
     date = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=10, choices=ScheduleExceptionKind.choices)
-    start = models.TimeField(_("from"), null=True, blank=True, help_text=_("Empty for the whole day"))
-    end = models.TimeField(_("until"), null=True, blank=True)
+    start = models.TimeField(_("start time"), null=True, blank=True, help_text=_("Empty for the whole day"))
+    end = models.TimeField(_("end time"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
@@ -407,8 +407,8 @@ class ClinicClosure(models.Model):
         Clinic, on_delete=models.CASCADE, related_name="closures", verbose_name=_("clinic")
     )
     date = models.DateField(_("date"))
-    start = models.TimeField(_("from"), null=True, blank=True, help_text=_("Empty for the whole day"))
-    end = models.TimeField(_("until"), null=True, blank=True)
+    start = models.TimeField(_("start time"), null=True, blank=True, help_text=_("Empty for the whole day"))
+    end = models.TimeField(_("end time"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     class Meta:

@@ -16,7 +16,7 @@ class Patient(models.Model):
         Clinic, on_delete=models.PROTECT, related_name="patients", verbose_name=_("clinic")
     )
     surname = models.CharField(_("surname"), max_length=100)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("first name"), max_length=100)
     patronymic = models.CharField(_("patronymic"), max_length=100, blank=True)
     birth_date = models.DateField(_("date of birth"))
     # Blank for a child reached through a guardian's phone.

@@ -15,7 +15,7 @@ from navbat.booking.statuses import Channel, Status
 from navbat.errors import DomainError
 from navbat.patients.models import Patient
 from tests import factories
-from tests.booking.conftest import MONDAY, NOW, SmallClinic, at
+from tests.small_clinic import MONDAY, NOW, SmallClinic, at
 
 WRITERS = 32
 

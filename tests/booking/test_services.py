@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.utils import translation
 
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment
@@ -13,7 +14,7 @@ from navbat.booking.statuses import Channel, Status
 from navbat.clinic.models import ClinicClosure, ScheduleException, ScheduleExceptionKind
 from navbat.errors import DomainError
 from tests import factories
-from tests.booking.conftest import MONDAY, NOW, SmallClinic, at
+from tests.small_clinic import MONDAY, NOW, SmallClinic, at
 
 
 def book(c: SmallClinic, start: datetime, **kwargs: object) -> Appointment:
@@ -58,7 +59,8 @@ def test_the_same_dentist_cannot_be_booked_twice_at_once(small_clinic: SmallClin
         BookingErrorCode.SLOT_TAKEN, c, at(MONDAY, 10, 15), dentist=c.first, patient=c.other_patient
     )
 
-    assert "taken" in str(error.message)
+    with translation.override("en"):
+        assert "taken" in str(error.message)
     assert Appointment.objects.count() == 1
 
 
@@ -236,3 +238,41 @@ def test_transitions_outside_the_table_are_refused_and_change_nothing(
     appointment.refresh_from_db()
     assert appointment.status == path[-1]
     assert appointment.events.count() == events_before
+
+
+def proposal(c: SmallClinic, start: datetime) -> Appointment:
+    """A proposed time (as the waitlist will make them): it does not hold the time yet."""
+    return Appointment.objects.create(
+        clinic=c.clinic,
+        patient=c.other_patient,
+        service=c.therapy,
+        dentist=c.first,
+        chair=c.chair_plain,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+        status=Status.PROPOSED,
+        channel=Channel.PHONE,
+    )
+
+
+def test_an_accepted_proposal_takes_its_time_when_it_is_still_free(small_clinic: SmallClinic) -> None:
+    offered = proposal(small_clinic, at(MONDAY, 11))
+
+    change_status(appointment=offered, to=Status.BOOKED, reason="accepted")
+
+    offered.refresh_from_db()
+    assert offered.status == Status.BOOKED
+
+
+def test_a_proposal_whose_time_was_taken_meanwhile_cannot_be_booked(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    offered = proposal(c, at(MONDAY, 11))
+    book(c, at(MONDAY, 11), dentist=c.first)
+
+    with pytest.raises(DomainError) as caught:
+        change_status(appointment=offered, to=Status.BOOKED)
+
+    assert caught.value.code == BookingErrorCode.SLOT_TAKEN
+    offered.refresh_from_db()
+    assert offered.status == Status.PROPOSED
+    assert not offered.events.exists()

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from navbat.clinic.models import Chair, Clinic, Equipment, Service, StaffMember
 from navbat.patients.models import Patient
 from tests import factories
@@ -34,8 +32,7 @@ class SmallClinic:
     other_patient: Patient
 
 
-@pytest.fixture
-def small_clinic(db: None) -> SmallClinic:
+def build_small_clinic() -> SmallClinic:
     clinic = factories.ClinicFactory()
     department = factories.DepartmentFactory(clinic=clinic)
     xray = factories.EquipmentFactory(clinic=clinic, code="xray")
