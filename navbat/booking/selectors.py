@@ -7,6 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q, QuerySet
+
 from navbat.booking.models import Appointment
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember, StaffRole
 from navbat.clinic.selectors import date_exceptions, national_holidays, weekly_plans
@@ -18,13 +20,17 @@ from navbat.scheduling import (
     SlotRequest,
     Wishes,
     find_slots,
+    intersect,
     normalize,
     subtract,
     working_time,
 )
 
-# An "any dentist, earliest N" search looks a week ahead first and only then loads more.
-SEARCH_CHUNK_DAYS = 7
+# An "earliest N" search loads this many days first, then twice as many each time it needs more.
+FIRST_CHUNK_DAYS = 2
+# Searches for this many named dentists or fewer read other chairs' bookings only where they can matter.
+FEW_DENTISTS = 3
+MAX_WINDOWS = 200
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ def load_availability(
     specialty_id: int | None = None,
     dentist_ids: Collection[int] | None = None,
     chair_ids: Collection[int] | None = None,
+    equipment_ids: Collection[int] = (),
     patient_id: int | None = None,
     ignore_appointment_id: int | None = None,
 ) -> Availability:
@@ -112,22 +119,36 @@ def load_availability(
     chairs = Chair.objects.filter(department__clinic=clinic, is_active=True)
     if chair_ids is not None:
         chairs = chairs.filter(pk__in=list(chair_ids))
-    equipment: dict[int, set[int]] = {chair_id: set() for chair_id in chairs.values_list("pk", flat=True)}
-    for chair_id, equipment_id in Chair.equipment.through.objects.filter(chair__in=chairs).values_list(
-        "chair_id", "equipment_id"
-    ):
-        equipment[chair_id].add(equipment_id)
+    equipment: dict[int, set[int]] = defaultdict(set)
+    for chair_id, equipment_id in chairs.values_list("pk", "equipment"):  # one LEFT JOIN
+        equipment[chair_id].update(() if equipment_id is None else (equipment_id,))
+    needed = set(equipment_ids)
+    fitting = [chair_id for chair_id, kit in equipment.items() if needed <= kit]
 
-    busy = Appointment.objects.active().filter(clinic=clinic).overlapping(window.start, window.end)
+    # Only the busy time the search can meet: of these dentists, and of the chairs that fit the service.
+    busy = Appointment.objects.active().filter(clinic=clinic).overlapping(window.start, window.end).order_by()
     if ignore_appointment_id is not None:
         busy = busy.exclude(pk=ignore_appointment_id)
     dentist_busy: dict[int, list[Interval]] = defaultdict(list)
     chair_busy: dict[int, list[Interval]] = defaultdict(list)
-    for dentist_id, chair_id, starts_at, ends_at in busy.values_list(
-        "dentist_id", "chair_id", "starts_at", "ends_at"
-    ):
-        dentist_busy[dentist_id].append(Interval(starts_at, ends_at))
-        chair_busy[chair_id].append(Interval(starts_at, ends_at))
+    own_chairs = {default_chairs[d] for d in ids if d in default_chairs} & set(fitting)
+    if dentist_ids is not None and len(ids) <= FEW_DENTISTS and own_chairs:
+        # A few named dentists: their own chairs first. Other chairs matter only inside the dentist's free
+        # intervals where his own chair is taken (the core prefers his chair), so only there are they read.
+        _collect(busy.filter(Q(dentist_id__in=ids) | Q(chair_id__in=own_chairs)), dentist_busy, chair_busy)
+        free = normalize(f for d in ids for f in subtract(working[d], normalize(dentist_busy.get(d, ()))))
+        taken = normalize(span for chair in own_chairs for span in chair_busy.get(chair, ()))
+        windows = [f for f in free if intersect((f,), taken)]
+        others = [chair for chair in fitting if chair not in own_chairs]
+        if windows and others:
+            if len(windows) > MAX_WINDOWS:
+                windows = [Interval(windows[0].start, windows[-1].end)]
+            inside = Q()
+            for w in windows:
+                inside |= Q(starts_at__lt=w.end, ends_at__gt=w.start)
+            _collect(busy.filter(chair_id__in=others).filter(inside), defaultdict(list), chair_busy)
+    else:
+        _collect(busy.filter(Q(dentist_id__in=ids) | Q(chair_id__in=fitting)), dentist_busy, chair_busy)
 
     patient_busy: tuple[Interval, ...] = ()
     if patient_id is not None:
@@ -142,11 +163,24 @@ def load_availability(
         working=working,
         dentist_specialties={k: frozenset(v) for k, v in specialties.items()},
         default_chairs=default_chairs,
-        chair_equipment={k: frozenset(v) for k, v in equipment.items()},
+        chair_equipment={chair_id: frozenset(equipment[chair_id]) for chair_id in fitting},
         dentist_busy={k: normalize(v) for k, v in dentist_busy.items()},
         chair_busy={k: normalize(v) for k, v in chair_busy.items()},
         patient_busy=patient_busy,
     )
+
+
+def _collect(
+    rows: QuerySet[Appointment],
+    dentist_busy: dict[int, list[Interval]],
+    chair_busy: dict[int, list[Interval]],
+) -> None:
+    for dentist_id, chair_id, starts_at, ends_at in rows.values_list(
+        "dentist_id", "chair_id", "starts_at", "ends_at"
+    ):
+        span = Interval(starts_at, ends_at)
+        dentist_busy[dentist_id].append(span)
+        chair_busy[chair_id].append(span)
 
 
 def slot_request(
@@ -190,7 +224,8 @@ def find_free_slots(
     limit: int | None = 10,
     online: bool = True,
 ) -> list[Slot]:
-    """Free slots for a service, earliest first. With a limit, loads a week at a time until it has enough."""
+    """Free slots for a service, earliest first. With a limit it loads two days, then four, eight, … until it
+    has enough: the earliest slots are usually near, and a clinic's size should not decide the cost."""
     dentist_ids = frozenset({dentist.pk}) if dentist is not None else None
     request = slot_request(
         clinic=clinic,
@@ -203,7 +238,7 @@ def find_free_slots(
     )
     found: list[Slot] = []
     chunk_first = first_day
-    chunk_days = SEARCH_CHUNK_DAYS if limit is not None else (last_day - first_day).days + 1
+    chunk_days = FIRST_CHUNK_DAYS if limit is not None else (last_day - first_day).days + 1
     while chunk_first <= last_day:
         chunk_last = min(last_day, chunk_first + timedelta(days=chunk_days - 1))
         availability = load_availability(
@@ -212,14 +247,21 @@ def find_free_slots(
             last_day=chunk_last,
             specialty_id=service.specialty_id,
             dentist_ids=dentist_ids,
+            equipment_ids=request.equipment_ids,
             patient_id=patient_id,
         )
         wanted = None if limit is None else limit - len(found)
-        chunk_request = replace(request, patient_busy=availability.patient_busy, limit=wanted)
-        found.extend(find_slots(chunk_request, availability.dentists(), availability.chairs()))
+        # Slots must start inside the loaded days: the core need not look further than they go.
+        horizon = min(request.horizon, availability.window.end - now)
+        chunk_request = replace(
+            request, patient_busy=availability.patient_busy, limit=wanted, horizon=horizon
+        )
+        if horizon > timedelta(0):
+            found.extend(find_slots(chunk_request, availability.dentists(), availability.chairs()))
         if limit is not None and len(found) >= limit:
             break
         chunk_first = chunk_last + timedelta(days=1)
+        chunk_days *= 2
     return found
 
 

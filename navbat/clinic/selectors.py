@@ -38,31 +38,44 @@ def national_holidays(clinic: Clinic, first_day: date, last_day: date) -> frozen
 def weekly_plans(
     staff_ids: Iterable[int], first_day: date, last_day: date
 ) -> tuple[dict[int, list[WeeklyPlan]], dict[int, int]]:
-    """Each staff member's plans that touch the range, and his default chair (2 queries)."""
-    plans = (
+    """Each staff member's plans that touch the range, and his default chair: one query (a LEFT JOIN of
+    plans and their intervals, read as plain values — this runs on every slot search)."""
+    rows = (
         WorkingPlan.objects.filter(staff_id__in=list(staff_ids), valid_from__lte=last_day)
         .exclude(valid_until__lt=first_day)
-        .prefetch_related("intervals")
-        .order_by("staff_id", "valid_from")
+        .order_by("staff_id", "valid_from", "pk")
+        .values_list(
+            "pk",
+            "staff_id",
+            "valid_from",
+            "valid_until",
+            "default_chair_id",
+            "intervals__kind",
+            "intervals__weekday",
+            "intervals__start",
+            "intervals__end",
+        )
     )
+    plans: dict[int, tuple[int, date, date | None, int | None]] = {}
+    rules: dict[int, dict[str, list[WeeklyRule]]] = defaultdict(lambda: defaultdict(list))
+    for plan_id, staff_id, valid_from, valid_until, chair_id, kind, weekday, start, end in rows:
+        plans.setdefault(plan_id, (staff_id, valid_from, valid_until, chair_id))
+        if kind is not None:
+            rules[plan_id][kind].append(WeeklyRule(weekday, start, end))
     by_staff: dict[int, list[WeeklyPlan]] = defaultdict(list)
     default_chairs: dict[int, int] = {}
-    for plan in plans:
-        rules = {kind: [] for kind in PlanIntervalKind}  # type: dict[str, list[WeeklyRule]]
-        for interval in plan.intervals.all():
-            rules[interval.kind].append(WeeklyRule(interval.weekday, interval.start, interval.end))
-        by_staff[plan.staff_id].append(
+    for plan_id, (staff_id, valid_from, valid_until, plan_chair) in plans.items():
+        by_staff[staff_id].append(
             WeeklyPlan(
-                working=tuple(rules[PlanIntervalKind.WORK]),
-                breaks=tuple(rules[PlanIntervalKind.BREAK]),
-                valid_from=plan.valid_from,
-                valid_until=plan.valid_until,
+                working=tuple(rules[plan_id][PlanIntervalKind.WORK]),
+                breaks=tuple(rules[plan_id][PlanIntervalKind.BREAK]),
+                valid_from=valid_from,
+                valid_until=valid_until,
             )
         )
-        if plan.default_chair_id is not None and (
-            plan.staff_id not in default_chairs or plan.is_valid_on(first_day)
-        ):
-            default_chairs[plan.staff_id] = plan.default_chair_id
+        valid_first_day = valid_from <= first_day and (valid_until is None or first_day <= valid_until)
+        if plan_chair is not None and (staff_id not in default_chairs or valid_first_day):
+            default_chairs[staff_id] = plan_chair
     return by_staff, default_chairs
 
 
