@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,17 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "phonenumber_field",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_htmx",
+    "template_partials",
     "navbat.accounts",
     "navbat.clinic",
     "navbat.patients",
     "navbat.booking",
+    "navbat.notify",
 ]
 
 MIDDLEWARE = [
@@ -56,8 +65,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "navbat.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "navbat.urls"
@@ -74,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "navbat.accounts.context_processors.navigation",
             ],
         },
     },
@@ -91,11 +106,13 @@ def _database() -> dict[str, Any]:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        # A file, not memory: the race tests use one connection per thread.
-        config["TEST"] = {"NAME": str(VAR_DIR / "test_navbat.sqlite3")}
+        # A file, not memory: the race tests use one connection per thread. One per test process, so
+        # that two test runs on one machine never share (and break) each other's database.
+        config["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"navbat-test-{os.getpid()}.sqlite3")}
     else:
         config.setdefault("CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
     return config
 
 
@@ -131,15 +148,128 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# --- Sign-in security -------------------------------------------------------------------------------------
+# Passwords: argon2id for new and changed passwords; older PBKDF2 hashes still verify and are re-hashed with
+# argon2 at the next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes first: it refuses a locked-out sign-in before any password is checked. Another way to sign in
+# (the patients' phone + code) goes after it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock-out: 5 failed passwords for one username from one address lock that pair for 30 minutes from the
+# latest failure (a failure during the lock starts it again); a successful sign-in clears the count. An
+# administrator unlocks early by deleting the attempts in the admin (Axes → access attempts).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "navbat.accounts.views.locked_out"
+# The client's address as NAVBAT_TRUSTED_PROXIES (below) says to read it: else behind a proxy every
+# client would share the proxy's address, and one attacker would lock everybody out.
+AXES_CLIENT_IP_CALLABLE = "navbat.accounts.middleware.client_ip"
+# Nothing that names a person in axes' log lines (usernames and addresses are masked).
+AXES_VERBOSE = False
+# Two-factor sign-in (django-otp): an authenticator app (TOTP) with one-time recovery codes. Required for
+# administrators and superusers, open to all staff (navbat.accounts.middleware, access.two_factor_required).
+OTP_TOTP_ISSUER = "navbat"
+# The admin never shows a device's secret key or recovery codes: whoever reads them can sign in as its owner.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Idle sessions end: 30 minutes after the last request (every request renews the cookie), and when the
+# browser closes. A shared front-desk computer is not left signed in.
+SESSION_COOKIE_AGE = int(os.environ.get("NAVBAT_SESSION_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 PHONENUMBER_DEFAULT_REGION = "UZ"
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
-# Personal data never goes into logs: only warnings and errors, without request bodies.
+# Personal data never goes into logs (DESIGN.md invariant 3; tests/test_no_personal_data_in_logs.py runs a
+# day at the desk with everything at DEBUG and searches the records). By default warnings and errors only.
+# - SQL is never logged with its parameters (they are patients' data): django.db.backends stays at WARNING
+#   whatever NAVBAT_LOG_LEVEL says.
+# - Django's request, template and security loggers pass through NoPersonalData: paths become the URL
+#   pattern they matched, exception texts are withheld (type and traceback stay), the request is dropped.
+# - No error e-mails: Django's mail_admins handler would send a 500's local variables and POST data.
+# Access logs are off (`navbat serve` runs gunicorn without one): a request line carries the search text.
+_LOG_LEVEL = os.environ.get("NAVBAT_LOG_LEVEL", "WARNING")
+_FILTERED = {"filters": ["no_personal_data"]}  # the level is the root's
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("NAVBAT_LOG_LEVEL", "WARNING")},
+    "filters": {"no_personal_data": {"()": "navbat.accounts.logfilters.NoPersonalData"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_personal_data"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["no_personal_data"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": _LOG_LEVEL},
+    "loggers": {
+        # Django's own console and mail_admins handlers go: its records reach the root's console.
+        "django": {"handlers": [], "level": _LOG_LEVEL},
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": _FILTERED,
+        "django.template": _FILTERED,
+        "django.security.csrf": _FILTERED,
+        "django.security.DisallowedHost": _FILTERED,
+        "django.server": {**_FILTERED, "handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
+
+
+# --- notifications and one-time codes ---
+# Where messages go until the notifications issue brings real channels (a dotted path): ConsoleBackend
+# prints them to the server's terminal (the demo's sign-in codes appear there), FileBackend appends JSON
+# lines to NAVBAT_NOTIFY_FILE, MemoryBackend keeps them in memory for tests.
+NAVBAT_NOTIFY_BACKEND = os.environ.get("NAVBAT_NOTIFY_BACKEND", "navbat.notify.backends.ConsoleBackend")
+NAVBAT_NOTIFY_FILE = VAR_DIR / "outbox" / "messages.jsonl"
+
+# The cache holds the rate-limit counters. With REDIS_URL (production: several web processes behind a
+# proxy) it is Redis, shared by every process, with atomic counters (needs the `redis` package). Without it,
+# local memory: nothing to create or run, but each process counts for itself, so under `navbat serve`'s two
+# workers a phone or an address may get up to twice the limits below. Accepted for the demo and a
+# one-machine practice; any deployment that relies on the limits sets REDIS_URL.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "navbat",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "navbat"}}
+
+# One-time codes: 6 digits, valid 5 minutes, 3 tries. Codes asked for per phone and per client address,
+# per hour and per day (issue 6: 5 an hour and 20 a day per phone).
+NAVBAT_OTP_TTL_SECONDS = 300
+NAVBAT_OTP_MAX_TRIES = 3
+NAVBAT_OTP_LIMITS = {
+    "phone_per_hour": int(os.environ.get("NAVBAT_OTP_PHONE_PER_HOUR", "5")),
+    "phone_per_day": int(os.environ.get("NAVBAT_OTP_PHONE_PER_DAY", "20")),
+    "ip_per_hour": int(os.environ.get("NAVBAT_OTP_IP_PER_HOUR", "20")),
+    "ip_per_day": int(os.environ.get("NAVBAT_OTP_IP_PER_DAY", "100")),
+}
+# How many reverse proxies in front of navbat append to X-Forwarded-For; 0: clients connect directly and
+# REMOTE_ADDR is theirs. Behind one proxy set 1, or every patient shares the proxy's address and its limit.
+NAVBAT_TRUSTED_PROXIES = int(os.environ.get("NAVBAT_TRUSTED_PROXIES", "0"))
+# Patients sign in and register themselves online from this age; children are reached through a guardian.
+NAVBAT_ADULT_AGE = 18

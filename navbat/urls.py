@@ -11,6 +11,10 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("patients/import/", include("navbat.patients.import_urls")),
+    path("patients/", include("navbat.patients.urls")),
+    path("staff/", include("navbat.accounts.urls")),
+    path("me/", include("navbat.accounts.otp_urls")),
     path("admin/", admin.site.urls),
 ]
 if settings.DEBUG:

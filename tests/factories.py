@@ -8,6 +8,8 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
+from navbat.accounts.access import Role
+from navbat.accounts.services import assign_role
 from navbat.clinic.models import (
     Chair,
     Clinic,
@@ -94,6 +96,11 @@ class StaffFactory(factory.django.DjangoModelFactory):
     def specialties(self, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create and extracted:
             self.specialties.set(extracted)
+
+    @factory.post_generation
+    def role_group(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            assign_role(user=self.user, role=Role(self.role))
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):

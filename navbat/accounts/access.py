@@ -1,23 +1,236 @@
-"""Who may see what. Every permission question is answered here, never by `if user.role …` in a view."""
+"""Who may see and do what. Every permission question is answered here, never by `if user.role …` in a view.
+
+Roles (Django groups of the same names, see roles.py) give coarse permissions; the object-level rules:
+- administrators, managers and registrars see their clinic's registry (the network's, if it shares one);
+- call-centre operators see contact data and appointments, and of clinical alerts only what booking needs
+  (that there are alerts), not the alerts themselves;
+- a dentist (and his assistant) sees the clinical fields of patients who have appointments with him;
+- a patient sees only himself and his children;
+- nobody sees another clinic's patients unless the clinics share a registry.
+Objects a user may not see are answered 404 (not 403), so that their existence is not revealed.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from navbat.clinic.models import Clinic, StaffMember
+from navbat.booking.models import Appointment
+from navbat.booking.statuses import Status
+from navbat.clinic.models import Clinic, StaffMember, StaffRole
+from navbat.patients.models import Patient
+from navbat.patients.selectors import registry
+
+AnyUser = AbstractBaseUser | AnonymousUser
 
 
-def staff_member(user: AbstractBaseUser | AnonymousUser) -> StaffMember | None:
+class Role(StrEnum):
+    ADMINISTRATOR = StaffRole.ADMINISTRATOR.value
+    MANAGER = StaffRole.MANAGER.value
+    REGISTRAR = StaffRole.REGISTRAR.value
+    OPERATOR = StaffRole.OPERATOR.value
+    DENTIST = StaffRole.DENTIST.value
+    ASSISTANT = StaffRole.ASSISTANT.value
+    PATIENT = "patient"
+
+
+REGISTRY_ROLES = frozenset({Role.ADMINISTRATOR, Role.MANAGER, Role.REGISTRAR, Role.OPERATOR})
+CLINICAL_ROLES = frozenset({Role.DENTIST, Role.ASSISTANT})
+EDIT_ROLES = frozenset({Role.ADMINISTRATOR, Role.MANAGER, Role.REGISTRAR})
+
+
+def staff_member(user: AnyUser) -> StaffMember | None:
     if not user.is_authenticated:
         return None
-    return StaffMember.objects.filter(user_id=user.pk, is_active=True).select_related("clinic").first()
+    cached: StaffMember | None = getattr(user, "_navbat_staff", None)
+    if cached is None:
+        cached = StaffMember.objects.filter(user_id=user.pk, is_active=True).select_related("clinic").first()
+        user._navbat_staff = cached  # type: ignore[attr-defined]
+    return cached
 
 
-def clinic_for_schedule(user: AbstractBaseUser | AnonymousUser) -> Clinic | None:
-    """The clinic whose day board the user may see: his own; any for a superuser; none for others."""
+def own_patient(user: AnyUser) -> Patient | None:
+    """The patient record a patient signs in as."""
+    if not user.is_authenticated:
+        return None
+    return Patient.objects.filter(user_id=user.pk, merged_into__isnull=True).first()
+
+
+def role_of(user: AnyUser) -> Role | None:
+    member = staff_member(user)
+    if member is not None:
+        return Role(member.role)
+    if getattr(user, "is_superuser", False):
+        return Role.ADMINISTRATOR
+    if own_patient(user) is not None:
+        return Role.PATIENT
+    return None
+
+
+def clinic_of(user: AnyUser) -> Clinic | None:
+    """The clinic a staff member works for; for a superuser without a staff record, the first clinic."""
     member = staff_member(user)
     if member is not None:
         return member.clinic
     if getattr(user, "is_superuser", False):
         return Clinic.objects.order_by("pk").first()
     return None
+
+
+def clinic_for_schedule(user: AnyUser) -> Clinic | None:
+    """The clinic whose day board the user may see: staff see their own; patients none."""
+    return clinic_of(user)
+
+
+def visible_patients(user: AnyUser) -> QuerySet[Patient]:
+    """The patient records this user may open at all."""
+    role = role_of(user)
+    if role is None:
+        return Patient.objects.none()
+    if role == Role.PATIENT:
+        me = own_patient(user)
+        assert me is not None
+        return Patient.objects.filter(Q(pk=me.pk) | Q(guardians__guardian=me)).distinct()
+    clinic = clinic_of(user)
+    if clinic is None:
+        return Patient.objects.none()
+    patients = registry(clinic)
+    if role in CLINICAL_ROLES:
+        return patients.filter(pk__in=_patients_of_dentist(user).values("pk"))
+    return patients
+
+
+def _patients_of_dentist(user: AnyUser) -> QuerySet[Patient]:
+    member = staff_member(user)
+    if member is None:
+        return Patient.objects.none()
+    # A booking made in error or cancelled never brought the patient to this dentist.
+    visits = Appointment.objects.exclude(status__in=[Status.CANCELLED, Status.ENTERED_IN_ERROR])
+    if member.role == StaffRole.ASSISTANT:
+        # An assistant works beside the dentists of his department; without one, beside nobody.
+        if member.department_id is None:
+            return Patient.objects.none()
+        dentists = StaffMember.objects.filter(clinic=member.clinic, department=member.department)
+        return Patient.objects.filter(pk__in=visits.filter(dentist__in=dentists).values("patient_id"))
+    return Patient.objects.filter(pk__in=visits.filter(dentist=member).values("patient_id"))
+
+
+def patient_or_404(user: AnyUser, pk: int) -> Patient:
+    patient = visible_patients(user).filter(pk=pk).first()
+    if patient is None:
+        raise Http404(_("No such patient."))
+    return patient
+
+
+def can_see_clinical(user: AnyUser, patient: Patient) -> bool:
+    """Medical alerts: the treating dentists and their assistants, reception (who must warn the dentist),
+    the administrator, and the patient himself. Not managers or operators: their work does not need them."""
+    role = role_of(user)
+    if role in (Role.ADMINISTRATOR, Role.REGISTRAR, Role.PATIENT):
+        return visible_patients(user).filter(pk=patient.pk).exists()
+    if role in CLINICAL_ROLES:
+        return _patients_of_dentist(user).filter(pk=patient.pk).exists()
+    return False
+
+
+def can_edit_alerts(user: AnyUser, patient: Patient) -> bool:
+    """Recording or removing an alert: reception and the administrator, or the treating dentist."""
+    role = role_of(user)
+    if role in (Role.ADMINISTRATOR, Role.REGISTRAR):
+        return visible_patients(user).filter(pk=patient.pk).exists()
+    if role == Role.DENTIST:
+        return _patients_of_dentist(user).filter(pk=patient.pk).exists()
+    return False
+
+
+def can_use_registry(user: AnyUser) -> bool:
+    """Search the registry and open cards of patients without an appointment with oneself."""
+    return role_of(user) in REGISTRY_ROLES
+
+
+def can_register(user: AnyUser) -> bool:
+    return role_of(user) in REGISTRY_ROLES
+
+
+def can_edit_patient(user: AnyUser, patient: Patient) -> bool:
+    role = role_of(user)
+    if role in EDIT_ROLES:
+        return visible_patients(user).filter(pk=patient.pk).exists()
+    return False
+
+
+def can_merge(user: AnyUser) -> bool:
+    return role_of(user) in (Role.ADMINISTRATOR, Role.MANAGER, Role.REGISTRAR)
+
+
+def can_handle_privacy_requests(user: AnyUser, patient: Patient | None = None) -> bool:
+    """Export a full record, anonymise: the administrators of the patient's own clinic (the data-protection
+    duty stays with the clinic that holds the record, even where a network shares the registry)."""
+    if role_of(user) != Role.ADMINISTRATOR:
+        return False
+    clinic = clinic_of(user)
+    return patient is None or (clinic is not None and patient.clinic_id == clinic.pk)
+
+
+def can_import(user: AnyUser) -> bool:
+    return role_of(user) in (Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def import_clinics(user: AnyUser) -> QuerySet[Clinic]:
+    """The clinics the user may import patients into: his own; a superuser without a staff record, any."""
+    if not can_import(user):
+        return Clinic.objects.none()
+    if staff_member(user) is None and getattr(user, "is_superuser", False):
+        return Clinic.objects.all()
+    clinic = clinic_of(user)
+    return Clinic.objects.filter(pk=clinic.pk) if clinic is not None else Clinic.objects.none()
+
+
+def can_view_audit(user: AnyUser) -> bool:
+    return role_of(user) == Role.ADMINISTRATOR
+
+
+def require(allowed: bool) -> None:
+    """Views call `require(can_…(request.user))`: 403 in the user's language when not allowed."""
+    if not allowed:
+        raise PermissionDenied(_("You do not have access to this page."))
+
+
+# Sign-in security -----------------------------------------------------------------------------------------
+
+
+def can_use_two_factor(user: AnyUser) -> bool:
+    """Staff protect their sign-in with an authenticator app; patients sign in with a code sent by SMS."""
+    role = role_of(user)
+    return role is not None and role != Role.PATIENT
+
+
+def two_factor_mandatory(user: AnyUser) -> bool:
+    """Administrators and superusers may not work without a second factor."""
+    return bool(getattr(user, "is_superuser", False)) or role_of(user) == Role.ADMINISTRATOR
+
+
+def two_factor_required(user: AnyUser) -> bool:
+    """Whether this signed-in user must enter a second factor after the password: always for administrators
+    and superusers; for other staff once they have set one up (else setting it up would protect nothing)."""
+    if not user.is_authenticated:
+        return False
+    return two_factor_mandatory(user) or has_second_factor(user)
+
+
+def has_second_factor(user: AnyUser) -> bool:
+    """A confirmed authenticator app, or recovery codes not yet used up."""
+    if not user.is_authenticated:
+        return False
+    app: bool = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+    codes: bool = StaticDevice.objects.filter(
+        user_id=user.pk, confirmed=True, token_set__isnull=False
+    ).exists()
+    return app or codes

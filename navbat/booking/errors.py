@@ -11,3 +11,4 @@ class BookingErrorCode(StrEnum):
     WRONG_CLINIC = "wrong_clinic"
     NAIVE_DATETIME = "naive_datetime"
     IN_THE_PAST = "in_the_past"
+    NATIONAL_ID_REQUIRED = "national_id_required"

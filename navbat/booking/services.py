@@ -16,9 +16,10 @@ from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment, AppointmentEvent
 from navbat.booking.selectors import load_availability, slot_request
 from navbat.booking.statuses import ACTIVE_STATUSES, Channel, Status, can_transition
-from navbat.clinic.models import Chair, Service, StaffMember
+from navbat.clinic.models import Chair, Funding, Service, StaffMember
 from navbat.errors import DomainError
 from navbat.patients.models import Patient
+from navbat.patients.selectors import registry_clinics
 from navbat.scheduling import Slot, check_slot
 
 # Channels where the patient books for himself and the clinic's notice and horizon apply.
@@ -145,16 +146,25 @@ def _check_booking_input(
         raise DomainError(BookingErrorCode.NAIVE_DATETIME, _("The time must include a time zone."))
     if starts_at < now - timedelta(minutes=1):
         raise DomainError(BookingErrorCode.IN_THE_PAST, _("This time has already passed."))
-    clinic_id = service.clinic_id
-    others = [
-        patient.clinic_id,
-        dentist.clinic_id if dentist else clinic_id,
-        chair.department.clinic_id if chair else clinic_id,
+    clinic = service.clinic
+    same_clinic = [
+        dentist.clinic_id if dentist else clinic.pk,
+        chair.department.clinic_id if chair else clinic.pk,
     ]
-    if any(other != clinic_id for other in others):
+    shares_patients = registry_clinics(clinic).filter(pk=patient.clinic_id).exists()
+    if any(other != clinic.pk for other in same_clinic) or not shares_patients:
         raise DomainError(
             BookingErrorCode.WRONG_CLINIC,
             _("The patient, service, dentist and chair must belong to one clinic."),
+        )
+    if (
+        service.funding == Funding.STATE
+        and clinic.requires_national_id
+        and not patient.identifiers.filter(country=clinic.country).exists()
+    ):
+        raise DomainError(
+            BookingErrorCode.NATIONAL_ID_REQUIRED,
+            _("State-funded care needs the patient's national identifier in the registry."),
         )
     age = patient.age_on(starts_at.astimezone(service.clinic.tz).date())
     if not service.accepts_age(age):

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from navbat.accounts.access import Role
+from navbat.accounts.services import assign_role
 from navbat.booking.models import Appointment, AppointmentEvent
 from navbat.booking.selectors import load_availability
 from navbat.booking.statuses import Channel, Status
@@ -35,7 +37,8 @@ from navbat.clinic.models import (
     StaffRole,
     WorkingPlan,
 )
-from navbat.patients.models import Patient
+from navbat.patients.models import Guardianship, Patient, PatientCounter, Sex
+from navbat.patients.services import patient_number, refresh_search_keys
 
 DEMO_PASSWORD = "navbat-demo"
 
@@ -439,11 +442,11 @@ SURNAMES = [
     "Mirzayev",
     "Saidov",
     "Hasanov",
-    "Jo'rayev",
+    "Joʻrayev",
     "Ismoilov",
     "Normatov",
-    "Po'latov",
-    "Yo'ldoshev",
+    "Poʻlatov",
+    "Yoʻldoshev",
     "Ivanov",
     "Petrov",
     "Smirnov",
@@ -533,6 +536,7 @@ class _Builder:
         )
         user.set_password(DEMO_PASSWORD)
         user.save()
+        assign_role(user=user, role=Role(role))
         self.logins.append(DemoLogin(user.username, role))
         return user
 
@@ -829,24 +833,36 @@ class _Builder:
         )
 
     def patients(self, clinic: Clinic) -> list[Patient]:
-        rows = []
-        for _n in range(self.spec.patients):
-            surname, given, _female = self.person_name()
+        """Adults with phones; children, most reached through a parent who is a patient too."""
+        rows: list[Patient] = []
+        for sequence in range(1, self.spec.patients + 1):
+            surname, given, female = self.person_name()
             child = self.rng.random() < 0.3
             age_days = self.rng.randint(2 * 365, 17 * 365) if child else self.rng.randint(18 * 365, 85 * 365)
-            phone = (
-                "" if child and self.rng.random() < 0.7 else f"+99890{self.rng.randint(1_000_000, 9_999_999)}"
+            phone = "" if child else f"+99890{self.rng.randint(1_000_000, 9_999_999)}"
+            patient = Patient(
+                clinic=clinic,
+                number=patient_number(clinic.patient_prefix, sequence),
+                surname=surname,
+                name=given,
+                birth_date=self.today - timedelta(days=age_days),
+                phone=phone,
+                sex=Sex.FEMALE if female else Sex.MALE,
+                is_verified=self.rng.random() < 0.9,
+                preferred_language=self.rng.choice(["uz", "uz", "ru"]),
             )
-            rows.append(
-                Patient(
-                    clinic=clinic,
-                    surname=surname,
-                    name=given,
-                    birth_date=self.today - timedelta(days=age_days),
-                    phone=phone,
-                )
-            )
-        return Patient.objects.bulk_create(rows, batch_size=2000)
+            refresh_search_keys(patient)
+            rows.append(patient)
+        created = Patient.objects.bulk_create(rows, batch_size=2000)
+        PatientCounter.objects.create(clinic=clinic, last=len(created))
+        adults = [p for p in created if p.phone]
+        links = [
+            Guardianship(guardian=self.rng.choice(adults), child=child, relation=Guardianship.Relation.MOTHER)
+            for child in created
+            if not child.phone and adults
+        ]
+        Guardianship.objects.bulk_create(links, batch_size=2000)
+        return created
 
 
 def _free(busy: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:

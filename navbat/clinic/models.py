@@ -54,8 +54,50 @@ class TranslatedName(models.Model):
         return str(getattr(self, f"name_{language}", "") or self.name_uz)
 
 
+class Network(models.Model):
+    """Clinics run together (a regional network of polyclinics); they may share one patient registry."""
+
+    name = models.CharField(_("name"), max_length=200)
+    shares_registry = models.BooleanField(
+        _("clinics share the patient registry"),
+        default=False,
+        help_text=_("Staff of one clinic of the network may then see the patients of the others."),
+    )
+
+    class Meta:
+        verbose_name = _("clinic network")
+        verbose_name_plural = _("clinic networks")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Clinic(models.Model):
     name = models.CharField(_("name"), max_length=200)
+    network = models.ForeignKey(
+        Network,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="clinics",
+        verbose_name=_("network"),
+    )
+    patient_prefix = models.CharField(
+        _("patient number prefix"),
+        max_length=6,
+        default="NB",
+        help_text=_("Letters before every patient number."),
+    )
+    requires_national_id = models.BooleanField(
+        _("state-funded care needs a national identifier"), default=False
+    )
+    max_patients_per_phone = models.PositiveSmallIntegerField(
+        _("patients per phone number"), default=6, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    retention_years = models.PositiveSmallIntegerField(
+        _("keep medical records for (years)"), default=25, validators=[MinValueValidator(1)]
+    )
     address = models.CharField(_("address"), max_length=300, blank=True)
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Asia/Tashkent", validators=[validate_time_zone]

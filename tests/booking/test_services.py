@@ -11,8 +11,9 @@ from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment
 from navbat.booking.services import book_appointment, cancel_appointment, change_status
 from navbat.booking.statuses import Channel, Status
-from navbat.clinic.models import ClinicClosure, ScheduleException, ScheduleExceptionKind
+from navbat.clinic.models import ClinicClosure, Network, ScheduleException, ScheduleExceptionKind
 from navbat.errors import DomainError
+from navbat.patients.models import NationalIdentifier
 from tests import factories
 from tests.small_clinic import MONDAY, NOW, SmallClinic, at
 
@@ -276,3 +277,32 @@ def test_a_proposal_whose_time_was_taken_meanwhile_cannot_be_booked(small_clinic
     offered.refresh_from_db()
     assert offered.status == Status.PROPOSED
     assert not offered.events.exists()
+
+
+def test_state_funded_care_needs_a_national_identifier_where_the_clinic_requires_one(
+    small_clinic: SmallClinic,
+) -> None:
+    c = small_clinic
+    c.clinic.requires_national_id = True
+    c.clinic.save()
+    c.therapy.funding = "state"
+    c.therapy.save()
+
+    refused(BookingErrorCode.NATIONAL_ID_REQUIRED, c, at(MONDAY, 10))
+    NationalIdentifier.objects.create(patient=c.patient, kind="pinfl", country="UZ", value="31705900263001")
+    assert book(c, at(MONDAY, 10)).status == Status.BOOKED
+
+
+def test_a_network_that_shares_its_registry_books_each_others_patients(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    network = Network.objects.create(name="Viloyat", shares_registry=False)
+    neighbour = factories.ClinicFactory(network=network)
+    c.clinic.network = network
+    c.clinic.save()
+    visitor = factories.PatientFactory(clinic=neighbour)
+
+    refused(BookingErrorCode.WRONG_CLINIC, c, at(MONDAY, 10), patient=visitor)
+    network.shares_registry = True
+    network.save()
+    c.clinic.refresh_from_db()
+    assert book(c, at(MONDAY, 10), patient=visitor).patient == visitor

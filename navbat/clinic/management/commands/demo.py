@@ -8,8 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from navbat.accounts.services import ensure_demo_second_factor
 from navbat.clinic.demo import DEMO_PASSWORD, DemoSpec, build_demo_clinic
 from navbat.clinic.models import Clinic, StaffMember
+from navbat.patients.models import Patient
 
 
 class Command(BaseCommand):
@@ -34,6 +36,21 @@ class Command(BaseCommand):
         for user in users:
             role = roles.get(user.pk, "administrator")
             self.stdout.write(f"  {user.get_username():<16} {role}")
+        admin = users.filter(username="admin").first()
+        if admin is not None:
+            second = ensure_demo_second_factor(user=admin)
+            self.stdout.write(
+                "\nThe administrator signs in with a second factor (demo only: its secret is printed here):\n"
+                f"  authenticator key  {second.secret}   (oathtool --totp -b {second.secret})\n"
+                f"  or add to an app   {second.uri}\n"
+                f"  recovery codes     {' '.join(second.recovery_codes)}"
+            )
+        patient = Patient.objects.filter(user__isnull=True).exclude(phone="").order_by("pk").first()
+        if patient is not None:
+            self.stdout.write(
+                f"\nPatients sign in at /me/login/ with their phone, e.g. {patient.phone.as_e164};"
+                " the one-time code is printed in this terminal (the demo sends no SMS)."
+            )
         self.stdout.write("")
 
 

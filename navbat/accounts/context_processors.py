@@ -1,0 +1,20 @@
+"""What the navigation bar may offer the signed-in person, from the access rules."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from navbat.accounts.access import Role, can_import, can_use_registry, role_of
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    if not request.user.is_authenticated:
+        return {"nav_role": None}
+    role = role_of(request.user)
+    return {
+        "nav_role": role,
+        "nav_staff": role not in (None, Role.PATIENT),
+        "nav_registry": can_use_registry(request.user),
+        "nav_import": can_import(request.user),
+        "nav_patient": role == Role.PATIENT,
+    }

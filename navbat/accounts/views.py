@@ -1,0 +1,122 @@
+"""Sign-in security pages: setting up and entering the staff second factor, and the lock-out page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import qrcode
+import qrcode.image.svg
+from axes.helpers import get_client_username, get_cool_off
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.cache import never_cache
+from django_otp import login as otp_login
+
+from navbat.accounts import services
+from navbat.accounts.access import can_use_two_factor, has_second_factor, require
+from navbat.accounts.forms import CodeForm
+from navbat.accounts.selectors import lockout_ends_at
+from navbat.errors import DomainError
+
+
+@never_cache
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Scan the QR code (or type the secret) into an authenticator app, then enter a code it shows."""
+    require(can_use_two_factor(request.user))
+    user = _user(request)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrolment = services.confirm_totp_setup(user=user, token=form.cleaned_data["token"])
+        except DomainError as error:
+            form.add_error("token", str(error.message))
+        else:
+            otp_login(request, enrolment.device)
+            context: dict[str, object] = {"codes": enrolment.recovery_codes, "next": _next_url(request)}
+            return render(request, "accounts/recovery_codes.html", context)
+    device = services.start_totp_setup(user=user)
+    context = {
+        "form": form,
+        "uri": device.config_url,
+        "qr_svg": _qr_svg(device.config_url),
+        "secret": services.secret_of(device),
+        "next": _next_url(request),
+        "replacing": has_second_factor(user),
+    }
+    return render(request, "accounts/two_factor_setup.html", context, status=400 if form.errors else 200)
+
+
+@never_cache
+@login_required
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    """The second step of a staff sign-in: a code from the authenticator app, or a recovery code."""
+    require(can_use_two_factor(request.user))
+    user = _user(request)
+    next_url = _next_url(request)
+    if getattr(request.user, "is_verified", lambda: False)():
+        return HttpResponseRedirect(next_url)
+    if not has_second_factor(user):
+        return redirect(f"{reverse('accounts:two_factor_setup')}?{urlencode({'next': next_url})}")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.verify_second_factor(user=user, token=form.cleaned_data["token"])
+        except DomainError as error:
+            form.add_error("token", str(error.message))
+        else:
+            otp_login(request, device)
+            return HttpResponseRedirect(next_url)
+    return render(
+        request,
+        "accounts/two_factor_verify.html",
+        {"form": form, "next": next_url},
+        status=400 if form.errors else 200,
+    )
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """django-axes' lock-out answer (AXES_LOCKOUT_CALLABLE): 429, in the user's language, saying when."""
+    cool_off = get_cool_off(request)
+    until = lockout_ends_at(
+        username=get_client_username(request, credentials),
+        ip_address=getattr(request, "axes_ip_address", None),
+        cool_off=cool_off,
+    )
+    minutes = max(1, round((until - timezone.now()).total_seconds() / 60))
+    context = {"until": timezone.localtime(until), "minutes": minutes}
+    return render(request, "accounts/locked_out.html", context, status=429)
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # login_required let him in
+    return user
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after the second factor: the page asked for, if it is on this site."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("home")
+
+
+def _qr_svg(data: str) -> SafeString:
+    """The QR code as inline SVG (no image file, no external service sees the secret)."""
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    svg: str = image.to_string(encoding="unicode")
+    return mark_safe(svg)  # generated by qrcode from our own URI, XML-escaped by it

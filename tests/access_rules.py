@@ -1,0 +1,413 @@
+"""Who may open what: the table the role × endpoint matrix (test_access_matrix.py) checks every URL against.
+
+Every named URL of the site has an entry here, keyed by its name ("patients:card"); a URL without one fails
+the matrix, so a new page or API endpoint comes with its rule. An entry is one or more cases: the URL built
+with fixture objects from the World (a patient of the clinic, of a clinic sharing its registry, of another
+clinic, …) and what each of the eight visitors gets: 200, a redirect to a named page, 403 or 404.
+
+The table is written from the rules of the product (accounts/access.py's docstring and the issue), not from
+access.py's code, so that the two check each other. Objects a user may not see are 404, pages a role may not
+use are 403 (access.py's convention); a view that checks the role before looking the object up answers 403
+even for another clinic's patient.
+
+An API endpoint (django-ninja routes are Django URL patterns, named "<namespace>:<operation>") is one line,
+with the method and the JSON success code, e.g.
+    "api-1:patient_detail": (Case("own", visible_card, kwargs={"pk": "patient"}),),
+    "api-1:booking_create": (Case("book", expect(STAFF_FRONT_DESK, allowed=Outcome(201)), method="post"),),
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import resolve, reverse
+from django.utils import timezone
+
+from navbat.accounts.access import Role
+from navbat.accounts.services import assign_role
+from navbat.booking.models import Appointment
+from navbat.booking.statuses import Channel, Status
+from navbat.clinic.models import Clinic, Network, StaffMember
+from navbat.patients.models import Guardianship, MedicalAlert, Patient
+from tests import factories
+from tests.accounts.helpers import authenticator, sign_in_verified
+
+ANONYMOUS = "anonymous"
+WHO = (ANONYMOUS, *(role.value for role in Role))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a visitor gets: a status, and for a redirect the name of the page it leads to."""
+
+    status: int
+    to: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status} → {self.to}" if self.to else str(self.status)
+
+
+OK = Outcome(200)
+FORBIDDEN = Outcome(403)
+NOT_FOUND = Outcome(404)
+LOGIN = Outcome(302, "login")
+PATIENT_LOGIN = Outcome(302, "me:login")
+
+
+def redirect(name: str) -> Outcome:
+    return Outcome(302, name)
+
+
+# The role groups of the rules (spelled out here, not imported from access.py: the table is the spec).
+ADMINISTRATOR, MANAGER, REGISTRAR, OPERATOR, DENTIST, ASSISTANT, PATIENT = (
+    Role.ADMINISTRATOR,
+    Role.MANAGER,
+    Role.REGISTRAR,
+    Role.OPERATOR,
+    Role.DENTIST,
+    Role.ASSISTANT,
+    Role.PATIENT,
+)
+EVERYONE = frozenset(Role)
+STAFF = EVERYONE - {PATIENT}
+FRONT_DESK = frozenset({ADMINISTRATOR, MANAGER, REGISTRAR, OPERATOR})  # search, register, contact data
+EDITORS = frozenset({ADMINISTRATOR, MANAGER, REGISTRAR})  # change registry records, merge
+CLINICAL = frozenset({ADMINISTRATOR, REGISTRAR, DENTIST, ASSISTANT})  # see medical alerts
+ALERT_EDITORS = frozenset({ADMINISTRATOR, REGISTRAR, DENTIST})  # record or remove them
+IMPORTERS = frozenset({ADMINISTRATOR, MANAGER})
+PRIVACY_OFFICERS = frozenset({ADMINISTRATOR})  # export a full record, anonymise
+
+
+def expect(
+    ok: Iterable[Role] = (),
+    *,
+    allowed: Outcome = OK,
+    others: Outcome = FORBIDDEN,
+    anonymous: Outcome = LOGIN,
+    **special: Outcome,
+) -> Mapping[str, Outcome]:
+    """`allowed` for the roles in `ok`, `others` for the other roles, and exceptions by role name."""
+    unknown = set(special) - set(WHO)
+    assert not unknown, f"no such visitor: {unknown}"
+    table = {ANONYMOUS: anonymous}
+    table.update({role.value: allowed if role in ok else others for role in Role})
+    table.update(special)
+    return table
+
+
+# --- The world the URLs are built in ----------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Clinic A (in a network that shares its registry with clinic A2) and clinic B, on its own.
+
+    All staff work at clinic A. `patient` has an appointment with the dentist (the assistant works in the
+    dentist's department); `sibling_patient` is registered at A2; `foreign_patient` at B. The patient who
+    signs in is `me`, registered at A, guardian of `child`.
+    """
+
+    clinic: Clinic
+    sibling_clinic: Clinic
+    other_clinic: Clinic
+    users: dict[str, User]
+    patient: Patient
+    sibling_patient: Patient
+    foreign_patient: Patient
+    me: Patient
+    child: Patient
+    alert: MedicalAlert
+    sibling_alert: MedicalAlert
+    foreign_alert: MedicalAlert
+
+    def user(self, who: str) -> User | None:
+        return None if who == ANONYMOUS else self.users[who]
+
+
+def build_world() -> World:
+    network = Network.objects.create(name="Regional network", shares_registry=True)
+    clinic = factories.ClinicFactory(name="Clinic A", network=network)
+    sibling = factories.ClinicFactory(name="Clinic A2", network=network)
+    other = factories.ClinicFactory(name="Clinic B")
+    department = factories.DepartmentFactory(clinic=clinic)
+    chair = factories.ChairFactory(department=department)
+    service = factories.ServiceFactory(clinic=clinic)
+    users: dict[str, User] = {}
+    staff: dict[Role, StaffMember] = {}
+    for role in sorted(STAFF):
+        user = factories.UserFactory(username=f"matrix-{role.value}", password="!")
+        staff[role] = factories.StaffFactory(user=user, clinic=clinic, role=role, department=department)
+        assign_role(user=user, role=role)
+        users[role.value] = user
+    authenticator(users[ADMINISTRATOR.value])  # administrators must have a second factor
+    patient = factories.PatientFactory(clinic=clinic)
+    starts = timezone.now() + timedelta(days=3)
+    Appointment.objects.create(
+        clinic=clinic,
+        patient=patient,
+        service=service,
+        dentist=staff[DENTIST],
+        chair=chair,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=30),
+        status=Status.BOOKED,
+        channel=Channel.PHONE,
+    )
+    me_user = factories.UserFactory(username="matrix-patient", password="!")
+    me = factories.PatientFactory(clinic=clinic, user=me_user)
+    child = factories.PatientFactory(clinic=clinic, birth_date=date(2018, 4, 2), phone="")
+    Guardianship.objects.create(guardian=me, child=child)
+    assign_role(user=me_user, role=PATIENT)
+    users[PATIENT.value] = me_user
+    sibling_patient = factories.PatientFactory(clinic=sibling)
+    foreign_patient = factories.PatientFactory(clinic=other)
+    return World(
+        clinic=clinic,
+        sibling_clinic=sibling,
+        other_clinic=other,
+        users=users,
+        patient=patient,
+        sibling_patient=sibling_patient,
+        foreign_patient=foreign_patient,
+        me=me,
+        child=child,
+        alert=MedicalAlert.objects.create(patient=patient, kind="allergy", note="Lidocaine"),
+        sibling_alert=MedicalAlert.objects.create(patient=sibling_patient, kind="allergy"),
+        foreign_alert=MedicalAlert.objects.create(patient=foreign_patient, kind="allergy"),
+    )
+
+
+def sign_in(client: Client, user: User) -> None:
+    """As the sign-in pages leave it: an administrator has passed his second factor."""
+    if Role.ADMINISTRATOR.value in user.groups.values_list("name", flat=True):
+        sign_in_verified(client, user)
+    else:
+        client.force_login(user)
+
+
+# --- URL arguments that need more than an object's pk ---------------------------------------------------
+
+Arg = str | Callable[[World, User | None], object]
+
+
+def _upload(world: World, importer: User, *, commit: bool = False) -> str:
+    """A patient list uploaded (and checked) by `importer`: the token its pages carry."""
+    client = Client()
+    sign_in(client, importer)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerows(
+        [["surname", "name", "birth date", "phone"], ["Importov", "Ali", "1990-01-02", "+998935551234"]]
+    )
+    file = SimpleUploadedFile("patients.csv", out.getvalue().encode(), content_type="text/csv")
+    checked = client.post(reverse("patient_import:upload"), {"clinic": world.clinic.pk, "file": file})
+    assert checked.status_code == 302, checked.content.decode()[:500]
+    token = str(resolve(checked["Location"]).kwargs["token"])
+    if commit:
+        done = client.post(reverse("patient_import:commit", kwargs={"token": token}))
+        assert done.status_code == 302
+    return token
+
+
+def _importer_for(world: World, user: User | None, *, own: bool) -> User:
+    """`user` himself if he may import and `own`; else another importer."""
+    manager, administrator = world.users[MANAGER.value], world.users[ADMINISTRATOR.value]
+    if own and user in (manager, administrator):
+        return user
+    return administrator if user == manager else manager
+
+
+def own_import(world: World, user: User | None) -> str:
+    return _upload(world, _importer_for(world, user, own=True))
+
+
+def own_finished_import(world: World, user: User | None) -> str:
+    return _upload(world, _importer_for(world, user, own=True), commit=True)
+
+
+def someone_elses_import(world: World, user: User | None) -> str:
+    return _upload(world, _importer_for(world, user, own=False))
+
+
+# --- The rules ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    expect: Mapping[str, Outcome]
+    kwargs: Mapping[str, Arg] = field(default_factory=dict)
+    method: Literal["get", "post"] = "get"
+    data: Mapping[str, str] = field(default_factory=dict)
+
+
+def on_patients(
+    *,
+    own: Mapping[str, Outcome],
+    shared: Mapping[str, Outcome],
+    foreign: Mapping[str, Outcome],
+    method: Literal["get", "post"] = "get",
+    **kwargs: Arg,
+) -> tuple[Case, ...]:
+    """A page about one patient, tried on a patient of the clinic, of a clinic that shares the registry,
+    and of a clinic that does not."""
+    return (
+        Case("patient of the clinic", own, {"pk": "patient", **kwargs}, method),
+        Case("patient of a clinic sharing the registry", shared, {"pk": "sibling_patient", **kwargs}, method),
+        Case("patient of another clinic", foreign, {"pk": "foreign_patient", **kwargs}, method),
+    )
+
+
+# A patient he may not see is hidden (404) from everyone; the patient himself sees only his own family.
+HIDDEN = expect(others=NOT_FOUND)
+# Staff of the clinic see its registry and the network's; dentists and assistants only their own patients.
+UNLESS_TREATING = {DENTIST.value: NOT_FOUND, ASSISTANT.value: NOT_FOUND, PATIENT.value: NOT_FOUND}
+ONLY_PATIENT_HIDDEN = {PATIENT.value: NOT_FOUND}
+
+
+def _editing_page() -> tuple[Case, ...]:
+    """Edit, verify identity, record a consent: the registry's editors."""
+    return on_patients(
+        own=expect(EDITORS, **ONLY_PATIENT_HIDDEN),
+        shared=expect(EDITORS, **UNLESS_TREATING),
+        foreign=HIDDEN,
+    )
+
+
+def _privacy_page() -> tuple[Case, ...]:
+    """Full export and anonymisation: the administrator (the role is checked before the patient)."""
+    return on_patients(
+        own=expect(PRIVACY_OFFICERS),
+        # The duty stays with the clinic that holds the record, even in a network sharing the registry.
+        shared=expect(),
+        foreign=expect(PRIVACY_OFFICERS, allowed=NOT_FOUND),
+    )
+
+
+def _import_page(
+    token: Arg, *, allowed: Outcome = OK, method: Literal["get", "post"] = "get"
+) -> tuple[Case, ...]:
+    return (
+        Case("own upload", expect(IMPORTERS, allowed=allowed), {"token": token}, method),
+        Case(
+            "someone else's upload",
+            expect(IMPORTERS, allowed=NOT_FOUND),
+            {"token": someone_elses_import},
+            method,
+        ),
+    )
+
+
+SIGNED_IN_PATIENT_GOES_HOME = expect(STAFF, anonymous=OK, patient=redirect("me:home"))
+
+RULES: Mapping[str, tuple[Case, ...]] = {
+    # The home page: a welcome for visitors and patients, the day board for staff.
+    "home": (Case("", expect(EVERYONE, anonymous=OK)),),
+    "login": (Case("", expect(EVERYONE, anonymous=OK)),),
+    "logout": (
+        Case("", expect(EVERYONE, allowed=redirect("home"), anonymous=redirect("home")), method="post"),
+    ),
+    # Staff two-factor sign-in.
+    "accounts:two_factor_setup": (Case("", expect(STAFF)),),
+    "accounts:two_factor_verify": (
+        Case(
+            "",
+            expect(
+                STAFF,
+                allowed=redirect("accounts:two_factor_setup"),  # who has no second factor sets one up
+                administrator=redirect("home"),  # already verified in this session
+            ),
+        ),
+    ),
+    # The registry.
+    "patients:search": (Case("", expect(FRONT_DESK)),),
+    "patients:register": (Case("", expect(FRONT_DESK)),),
+    "patients:card": (
+        *on_patients(
+            own=expect(STAFF, **ONLY_PATIENT_HIDDEN),
+            shared=expect(FRONT_DESK, **UNLESS_TREATING),
+            foreign=HIDDEN,
+        ),
+        # A signed-in patient sees his own record on his own pages (me:home), not on the staff card.
+        Case(
+            "the signed-in patient's own record",
+            expect(FRONT_DESK, **{**UNLESS_TREATING, PATIENT.value: FORBIDDEN}),
+            {"pk": "me"},
+        ),
+    ),
+    "patients:edit": _editing_page(),
+    "patients:verify": _editing_page(),
+    "patients:consent": _editing_page(),
+    "patients:alerts": on_patients(
+        own=expect(CLINICAL, **ONLY_PATIENT_HIDDEN),
+        shared=expect(CLINICAL - {DENTIST, ASSISTANT}, **UNLESS_TREATING),
+        foreign=HIDDEN,
+    ),
+    "patients:alert_remove": (
+        Case(
+            "alert of a patient of the clinic",
+            expect(ALERT_EDITORS, allowed=redirect("patients:alerts"), **ONLY_PATIENT_HIDDEN),
+            {"pk": "patient", "alert_pk": "alert"},
+            "post",
+        ),
+        Case(
+            "alert of a patient of a clinic sharing the registry",
+            expect(ALERT_EDITORS - {DENTIST}, allowed=redirect("patients:alerts"), **UNLESS_TREATING),
+            {"pk": "sibling_patient", "alert_pk": "sibling_alert"},
+            "post",
+        ),
+        Case(
+            "alert of a patient of another clinic",
+            HIDDEN,
+            {"pk": "foreign_patient", "alert_pk": "foreign_alert"},
+            "post",
+        ),
+        Case(
+            "another patient's alert under this patient's address",
+            expect(others=NOT_FOUND, operator=FORBIDDEN, manager=FORBIDDEN, assistant=FORBIDDEN),
+            {"pk": "patient", "alert_pk": "foreign_alert"},
+            "post",
+        ),
+    ),
+    "patients:complaint": on_patients(
+        own=expect(FRONT_DESK, **ONLY_PATIENT_HIDDEN),
+        shared=expect(FRONT_DESK, **UNLESS_TREATING),
+        foreign=HIDDEN,
+    ),
+    "patients:merge": on_patients(
+        own=expect(EDITORS),
+        shared=expect(EDITORS),
+        foreign=expect(EDITORS, allowed=NOT_FOUND),
+    ),
+    "patients:export_json": _privacy_page(),
+    "patients:export_html": _privacy_page(),
+    "patients:anonymise": _privacy_page(),
+    # Importing a patient list: managers and administrators, each only his own uploads.
+    "patient_import:upload": (Case("", expect(IMPORTERS)),),
+    "patient_import:report": _import_page(own_import),
+    "patient_import:commit": _import_page(
+        own_import, allowed=redirect("patient_import:result"), method="post"
+    ),
+    "patient_import:result": _import_page(own_finished_import),
+    "patient_import:rejections_csv": _import_page(own_import),
+    # Patients' own pages: signing in with the phone and a code, self-registration.
+    "me:home": (Case("", expect({PATIENT}, anonymous=PATIENT_LOGIN)),),
+    "me:login": (Case("", SIGNED_IN_PATIENT_GOES_HOME),),
+    "me:register": (Case("", SIGNED_IN_PATIENT_GOES_HOME),),
+    # Without a code asked for in this session there is nothing to enter or choose: back to the start.
+    "me:code": (Case("", expect(anonymous=PATIENT_LOGIN, others=PATIENT_LOGIN)),),
+    "me:who": (Case("", expect(anonymous=PATIENT_LOGIN, others=PATIENT_LOGIN)),),
+    "me:logout": (Case("", expect(anonymous=PATIENT_LOGIN, others=PATIENT_LOGIN), method="post"),),
+}
+
+# URLs the matrix does not try, and why.
+SKIPPED_NAMESPACES = {"admin": "Django's admin: its own permission checks (roles.py gives the permissions)"}
+SKIPPED_NAMES = {"set_language": "Django's language switch (i18n/): no data, every visitor may use it"}
