@@ -401,7 +401,7 @@ def account_for(*, patient: Patient, actor: Actor) -> User:
     """The patient's sign-in account; on the first sign-in a new one, without a password (he signs in
     with codes) and without personal data (its name is the patient number)."""
     with transaction.atomic():
-        locked = Patient.objects.select_for_update().select_related("user").get(pk=patient.pk)
+        locked = Patient.objects.select_for_update(of=("self",)).select_related("user").get(pk=patient.pk)
         if locked.user is not None:
             return locked.user
         users = get_user_model()
