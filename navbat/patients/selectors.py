@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from difflib import SequenceMatcher
@@ -16,6 +17,7 @@ from navbat.patients.identifiers import COUNTRY_OF, IdentifierKind
 from navbat.patients.models import Category, Patient, TreatmentStatus
 from navbat.patients.translit import search_key, search_tokens
 
+WHOLE_NUMBER = re.compile(r"[A-Z]+-\d{6}-\d")
 # Two names are "similar" when their cross-script keys are this alike (difflib ratio).
 SIMILAR_NAME_RATIO = 0.8
 
@@ -110,10 +112,16 @@ def search_patients(
         return []
     number = _number_query(text)
     if number is not None:
-        return list(patients.filter(number__startswith=number).order_by("number")[:limit])
+        # A whole number is an indexed equality; a beginning ("NB-0012") a prefix match.
+        whole = WHOLE_NUMBER.fullmatch(number)
+        found = patients.filter(number=number) if whole else patients.filter(number__startswith=number)
+        return list(found.order_by("number")[:limit])
     phone = _phone_query(text, region)
     if phone is not None:
-        return list(patients.filter(phone__endswith=phone).order_by("surname", "name")[:limit])
+        found = (
+            patients.filter(phone=phone) if phone.startswith("+") else patients.filter(phone__endswith=phone)
+        )
+        return list(found.order_by("surname", "name")[:limit])
     tokens = search_tokens(text, prefix=True)
     if not tokens:
         return []
