@@ -118,7 +118,6 @@ class Patient(models.Model):
             models.Index(fields=["number"]),
             models.Index(fields=["phone"]),
             models.Index(fields=["clinic", "birth_date"]),
-            models.Index(fields=["search_surname", "search_name"]),
         ]
 
     def __str__(self) -> str:

@@ -190,10 +190,6 @@ class Migration(migrations.Migration):
             model_name='patient',
             index=models.Index(fields=['clinic', 'birth_date'], name='patients_pa_clinic__eafe88_idx'),
         ),
-        migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['search_surname', 'search_name'], name='patients_pa_search__ac39b5_idx'),
-        ),
         migrations.AddConstraint(
             model_name='patient',
             constraint=models.UniqueConstraint(fields=('clinic', 'number'), name='patient_number_unique_per_clinic'),
