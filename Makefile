@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 export DATABASE_URL
 
-.PHONY: demo test test-db lint install install-dev messages bench clean
+.PHONY: demo test test-db lint install install-dev browser messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,26 @@ demo: install
 	$(BIN)/navbat demo
 	$(BIN)/navbat serve --port $(PORT)
 
-## Install the dev dependencies and run the whole suite: lint, types, unit, property and database tests.
-test: install-dev lint
+## Install the dev dependencies and run the whole suite: lint, types, unit, property, database and browser tests.
+test: install-dev browser lint
 	$(BIN)/python -m pytest
 
-## The database tests alone (CI runs them again with DATABASE_URL=postgres://…).
-test-db: install-dev
+## The database tests alone, browser tests included (CI runs them again with DATABASE_URL=postgres://…).
+test-db: install-dev browser
 	$(BIN)/python -m pytest -m database
+
+## Debian's Chromium for the browser tests (tests/browser), which Playwright drives: `playwright install`
+## cannot download its own browsers here. Installed only when missing; as root, else say what to run.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+		else \
+			echo "The browser tests need Debian's chromium at /usr/bin/chromium. Install it as root:" >&2; \
+			echo "    sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium" >&2; \
+			exit 1; \
+		fi; \
+	fi
 
 lint: install-dev
 	$(BIN)/ruff check .

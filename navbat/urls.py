@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from navbat.api import api
 from navbat.booking import views as booking_views
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("staff/", include("navbat.accounts.urls")),
     path("me/", include("navbat.accounts.otp_urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -308,6 +308,54 @@ def _import_page(
 
 SIGNED_IN_PATIENT_GOES_HOME = expect(STAFF, anonymous=OK, patient=redirect("me:home"))
 
+# --- The REST API (/api/v1/, django-ninja: names "api-1:<operation>") ---------------------------------------
+# Every caller must be signed in (401 otherwise, the API's JSON error); objects he may not see are 404, steps
+# his role may not take 403. The matrix signs in with the session, so these are the session's answers.
+
+SIGN_IN_FIRST = Outcome(401)
+
+
+def api_rule(
+    ok: Iterable[Role] = (), *, allowed: Outcome = OK, others: Outcome = FORBIDDEN, **special: Outcome
+) -> Mapping[str, Outcome]:
+    return expect(ok, allowed=allowed, others=others, anonymous=SIGN_IN_FIRST, **special)
+
+
+def _booked_for(world: World, patient: Patient, status: str, days: int) -> int:
+    """An appointment like the world's own (the dentist, his chair), for `patient`, `days` from now."""
+    model = Appointment.objects.get(patient=world.patient, status=Status.BOOKED)
+    starts = model.starts_at + timedelta(days=days)
+    return Appointment.objects.create(
+        clinic=model.clinic,
+        patient=patient,
+        service=model.service,
+        dentist=model.dentist,
+        chair=model.chair,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=30),
+        status=status,
+        channel=Channel.PHONE,
+    ).pk
+
+
+def the_appointment(world: World, user: User | None) -> int:
+    """The world's appointment: `patient` with the dentist."""
+    return Appointment.objects.get(patient=world.patient, status=Status.BOOKED).pk
+
+
+def arrived_appointment(world: World, user: User | None) -> int:
+    return _booked_for(world, world.patient, Status.ARRIVED, days=1)
+
+
+def childs_appointment(world: World, user: User | None) -> int:
+    """An appointment of the signed-in patient's child."""
+    return _booked_for(world, world.child, Status.BOOKED, days=2)
+
+
+def nowhere(world: World, user: User | None) -> str:
+    return "no/such/address"
+
+
 RULES: Mapping[str, tuple[Case, ...]] = {
     # The home page: a welcome for visitors and patients, the day board for staff.
     "home": (Case("", expect(EVERYONE, anonymous=OK)),),
@@ -406,6 +454,92 @@ RULES: Mapping[str, tuple[Case, ...]] = {
     "me:code": (Case("", expect(anonymous=PATIENT_LOGIN, others=PATIENT_LOGIN)),),
     "me:who": (Case("", expect(anonymous=PATIENT_LOGIN, others=PATIENT_LOGIN)),),
     "me:logout": (Case("", expect(anonymous=PATIENT_LOGIN, others=PATIENT_LOGIN), method="post"),),
+    # The REST API.
+    "api-1:openapi-json": (Case("", expect(EVERYONE, anonymous=OK)),),
+    "api-1:openapi-view": (Case("", expect(EVERYONE, anonymous=OK)),),
+    "api-1:api-root": (Case("", expect(others=NOT_FOUND, anonymous=NOT_FOUND)),),
+    "api-1:no_such_address": (
+        Case("", expect(others=NOT_FOUND, anonymous=NOT_FOUND), kwargs={"rest": nowhere}),
+    ),
+    "api-1:clinic_list": (Case("", api_rule(EVERYONE)),),
+    "api-1:dentist_list": (Case("", api_rule(EVERYONE)),),
+    "api-1:service_list": (Case("", api_rule(EVERYONE)),),
+    # The world's service has a generated code: an unknown one shows who gets as far as looking it up.
+    "api-1:slots_list": (Case("unknown service", api_rule(others=NOT_FOUND), data={"service": "no-such"}),),
+    # The body is read before who may book for whom is known: an empty one is refused for everyone.
+    "api-1:appointment_create": (Case("empty body", api_rule(others=Outcome(422)), method="post"),),
+    "api-1:appointment": (
+        Case("of a patient of the clinic", api_rule(STAFF, others=NOT_FOUND), {"id": the_appointment}),
+        Case("of the signed-in patient's child", api_rule(EVERYONE), {"id": childs_appointment}),
+    ),
+    "api-1:appointment_cancel": (
+        Case(
+            "of a patient of the clinic",
+            api_rule(FRONT_DESK, **ONLY_PATIENT_HIDDEN),
+            {"id": the_appointment},
+            "post",
+        ),
+        Case(
+            "of the signed-in patient's child",
+            api_rule(FRONT_DESK | {PATIENT}),
+            {"id": childs_appointment},
+            "post",
+        ),
+    ),
+    # A time nobody works: who may move the appointment gets as far as the schedule's refusal (409).
+    "api-1:appointment_reschedule": (
+        Case(
+            "of a patient of the clinic, to a time nobody works",
+            api_rule(FRONT_DESK, allowed=Outcome(409), **ONLY_PATIENT_HIDDEN),
+            {"id": the_appointment},
+            "post",
+            {"start": "2099-01-05T10:00:00+05:00"},
+        ),
+    ),
+    "api-1:appointment_arrive": (
+        Case(
+            "of a patient of the clinic",
+            api_rule(EDITORS, **ONLY_PATIENT_HIDDEN),
+            {"id": the_appointment},
+            "post",
+        ),
+    ),
+    "api-1:appointment_noshow": (
+        Case(
+            "of a patient of the clinic",
+            api_rule(EDITORS, **ONLY_PATIENT_HIDDEN),
+            {"id": the_appointment},
+            "post",
+        ),
+    ),
+    "api-1:appointment_fulfil": (
+        Case(
+            "an arrived patient of the dentist",
+            api_rule({ADMINISTRATOR, DENTIST, ASSISTANT}, **ONLY_PATIENT_HIDDEN),
+            {"id": arrived_appointment},
+            "post",
+        ),
+    ),
+    "api-1:patient_list": (Case("", api_rule(FRONT_DESK | {PATIENT})),),
+    "api-1:patient_detail": (
+        Case("patient of the clinic", api_rule(STAFF, **ONLY_PATIENT_HIDDEN), {"id": "patient"}),
+        Case(
+            "patient of a clinic sharing the registry",
+            api_rule(FRONT_DESK, **UNLESS_TREATING),
+            {"id": "sibling_patient"},
+        ),
+        Case("patient of another clinic", api_rule(others=NOT_FOUND), {"id": "foreign_patient"}),
+        Case(
+            "the signed-in patient himself",
+            api_rule(FRONT_DESK | {PATIENT}, dentist=NOT_FOUND, assistant=NOT_FOUND),
+            {"id": "me"},
+        ),
+        Case(
+            "the signed-in patient's child",
+            api_rule(FRONT_DESK | {PATIENT}, dentist=NOT_FOUND, assistant=NOT_FOUND),
+            {"id": "child"},
+        ),
+    ),
 }
 
 # URLs the matrix does not try, and why.

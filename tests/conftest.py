@@ -14,7 +14,7 @@ from django.test import Client
 from tests.accounts.helpers import sign_in_verified
 from tests.small_clinic import SmallClinic, build_small_clinic
 
-DATABASE_FIXTURES = {"db", "transactional_db", "admin_client", "admin_user"}
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "admin_client", "admin_user"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,7 +42,7 @@ def _audit_log_append_only(request: pytest.FixtureRequest) -> Iterator[None]:
     if connection.vendor != "sqlite" or not uses_db:
         yield
         return
-    transactional = "transactional_db" in request.fixturenames or bool(
+    transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames)) or bool(
         marker and marker.kwargs.get("transaction")
     )
     request.getfixturevalue("transactional_db" if transactional else "db")

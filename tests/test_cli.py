@@ -35,6 +35,7 @@ def test_demo_builds_once_and_prints_the_staff_logins(capsys: pytest.CaptureFixt
     assert "Built the demo clinic" in out
     assert "already has a clinic" in out
     assert "registrar" in out and "operator" in out and "navbat-demo" in out
+    assert out.count("Authorization: Bearer nbt_") == 2  # a token for the demo operator, each run
 
 
 @pytest.mark.django_db(transaction=True)

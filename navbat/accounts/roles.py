@@ -49,6 +49,8 @@ NO_GROUP_PERMISSIONS = frozenset(
     {
         "patients.patientcounter",
         "accounts.onetimecode",  # the patients' sign-in codes (hashed): only accounts.otp reads them
+        "accounts.apitoken",  # REST API tokens (hashed): made and revoked with `navbat token`
+        "accounts.idempotencyrecord",  # answers kept for retried API requests: only the API reads them
         "otp_static.statictoken",
         "axes.accessattemptexpiration",
     }

@@ -241,3 +241,77 @@ def _slot_taken_on_overlap() -> Iterator[None]:
 def _violated_constraint(error: IntegrityError) -> str | None:
     diag = getattr(error.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None)
+
+
+# Appended for the REST API (issue 4) ---------------------------------------------------------------------
+
+# An appointment can be moved until the patient has come: after that it is a visit, not a booking.
+RESCHEDULABLE_STATUSES = frozenset({Status.PENDING, Status.BOOKED})
+REASON_LENGTH = AppointmentEvent._meta.get_field("reason").max_length or 300
+
+
+def reschedule_appointment(
+    *,
+    appointment: Appointment,
+    starts_at: datetime,
+    channel: Channel,
+    dentist: StaffMember | None = None,
+    chair: Chair | None = None,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an appointment: book the new time and cancel the old one in one transaction — both happen or
+    neither. The old time is freed first, so the new one may overlap it (moving a visit by a quarter hour).
+    Both histories name the other appointment. Returns the new appointment."""
+    with transaction.atomic():
+        current = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("patient", "service__clinic")
+            .get(pk=appointment.pk)
+        )
+        if current.status not in RESCHEDULABLE_STATUSES:
+            raise DomainError(
+                BookingErrorCode.INVALID_TRANSITION,
+                _("An appointment that is “%(current)s” cannot be moved.")
+                % {"current": Status(current.status).label},
+                current=current.status,
+                target=str(Status.CANCELLED),
+            )
+        previous = current.status
+        current.status = Status.CANCELLED
+        current.save(update_fields=["status", "updated_at"])
+        moved = book_appointment(
+            patient=current.patient,
+            service=current.service,
+            starts_at=starts_at,
+            channel=channel,
+            dentist=dentist,
+            chair=chair,
+            created_by=actor,
+            notes=current.notes,
+            now=now,
+        )
+        note = f": {reason.strip()}" if reason.strip() else ""
+        AppointmentEvent.objects.create(
+            appointment=current,
+            actor=actor,
+            from_status=previous,
+            to_status=Status.CANCELLED,
+            reason=(str(_("Moved to appointment #%(id)s")) % {"id": moved.pk} + note)[:REASON_LENGTH],
+        )
+        moved.events.filter(to_status=Status.BOOKED).update(
+            reason=(str(_("Moved from appointment #%(id)s")) % {"id": current.pk} + note)[:REASON_LENGTH]
+        )
+    appointment.status = Status.CANCELLED
+    return moved
+
+
+def change_notes(*, appointment: Appointment, notes: str) -> Appointment:
+    """Replace the appointment's notes (what the patient or the desk wrote for the dentist)."""
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        current.notes = notes.strip()
+        current.full_clean(validate_unique=False, validate_constraints=False)
+        current.save(update_fields=["notes", "updated_at"])
+    return current

@@ -8,10 +8,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from navbat.accounts.api_auth import create_token
+from navbat.accounts.models import ApiToken
 from navbat.accounts.services import ensure_demo_second_factor
 from navbat.clinic.demo import DEMO_PASSWORD, DemoSpec, build_demo_clinic
 from navbat.clinic.models import Clinic, StaffMember
 from navbat.patients.models import Patient
+
+DEMO_TOKEN = "demo"
 
 
 class Command(BaseCommand):
@@ -44,6 +48,16 @@ class Command(BaseCommand):
                 f"  authenticator key  {second.secret}   (oathtool --totp -b {second.secret})\n"
                 f"  or add to an app   {second.uri}\n"
                 f"  recovery codes     {' '.join(second.recovery_codes)}"
+            )
+        operator = users.filter(username="operator").first()
+        if operator is not None:
+            # A fresh token each run (shown once, stored hashed); the previous demo token is revoked.
+            ApiToken.objects.filter(user=operator, name=DEMO_TOKEN, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+            _record, token = create_token(user=operator, name=DEMO_TOKEN)
+            self.stdout.write(
+                f"\nREST API (docs at /api/v1/docs) for the demo operator:\n  Authorization: Bearer {token}"
             )
         patient = Patient.objects.filter(user__isnull=True).exclude(phone="").order_by("pk").first()
         if patient is not None:
