@@ -3,9 +3,14 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from navbat.api import api
 from navbat.booking import views as booking_views
+
+admin.site.site_header = _("navbat administration")
+admin.site.site_title = _("navbat administration")
+admin.site.index_title = _("Clinic administration")
 
 urlpatterns = [
     path("", booking_views.home, name="home"),

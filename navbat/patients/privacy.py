@@ -36,6 +36,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from navbat.accounts.audit import Actor, record
 from navbat.accounts.models import AuditAction
@@ -306,7 +307,11 @@ def anonymisation_refusal(*, patient: Patient, now: datetime) -> DomainError | N
     if kept.keep_until is not None and today < kept.keep_until:
         return DomainError(
             PrivacyErrorCode.RETENTION,
-            _("The clinic must keep the medical record for %(years)d years after the last visit.")
+            ngettext(
+                "The clinic must keep the medical record for %(years)d year after the last visit.",
+                "The clinic must keep the medical record for %(years)d years after the last visit.",
+                patient.clinic.retention_years,
+            )
             % {"years": patient.clinic.retention_years},
             keep_until=kept.keep_until.isoformat(),
         )

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from navbat.accounts.audit import Actor, record
 from navbat.accounts.models import AuditAction
@@ -377,7 +378,11 @@ def _check_phone_limit(clinic: Clinic, phone: str) -> None:
     if phone and patients_on_phone(clinic=clinic, phone=phone) >= clinic.max_patients_per_phone:
         raise DomainError(
             PatientErrorCode.PHONE_LIMIT,
-            _("This phone number already serves %(limit)d patients, the most one family may have.")
+            ngettext(
+                "This phone number already serves %(limit)d patient, the most one family may have.",
+                "This phone number already serves %(limit)d patients, the most one family may have.",
+                clinic.max_patients_per_phone,
+            )
             % {"limit": clinic.max_patients_per_phone},
             limit=clinic.max_patients_per_phone,
         )
