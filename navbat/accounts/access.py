@@ -23,7 +23,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from navbat.booking.models import Appointment
-from navbat.booking.statuses import Status
+from navbat.booking.statuses import Channel, Status
 from navbat.clinic.models import Clinic, StaffMember, StaffRole
 from navbat.patients.models import Patient
 from navbat.patients.selectors import registry
@@ -195,6 +195,60 @@ def import_clinics(user: AnyUser) -> QuerySet[Clinic]:
 
 def can_view_audit(user: AnyUser) -> bool:
     return role_of(user) == Role.ADMINISTRATOR
+
+
+# Appointments ---------------------------------------------------------------------------------------------
+
+# Who books through which channel: a patient online (the clinic's notice and horizon apply), an operator by
+# phone, other staff at the desk.
+CHANNEL_OF_ROLE = {Role.PATIENT: Channel.WEB, Role.OPERATOR: Channel.PHONE}
+FRONT_DESK_AND_PATIENT = REGISTRY_ROLES | {Role.PATIENT}
+# Which roles may take each step, on an appointment they can see. A dentist or an assistant only for the
+# patients he treats (visible_patients).
+STEP_ROLES: dict[str, frozenset[Role]] = {
+    "cancel": FRONT_DESK_AND_PATIENT,
+    "reschedule": FRONT_DESK_AND_PATIENT,
+    "arrive": EDIT_ROLES,
+    "noshow": EDIT_ROLES,
+    "fulfil": CLINICAL_ROLES | {Role.ADMINISTRATOR},
+    "notes": frozenset(Role),
+}
+
+
+def visible_appointments(user: AnyUser) -> QuerySet[Appointment]:
+    """The appointments of the patients the user may see, and for staff those of his clinic."""
+    visible = Q(patient__in=visible_patients(user).values("pk"))
+    clinic = clinic_of(user)
+    if clinic is not None:
+        visible |= Q(clinic=clinic)
+    return Appointment.objects.filter(visible)
+
+
+def appointment_or_404(user: AnyUser, pk: int) -> Appointment:
+    appointment = (
+        visible_appointments(user)
+        .select_related("clinic", "service__clinic", "dentist__user", "chair", "patient")
+        .filter(pk=pk)
+        .first()
+    )
+    if appointment is None:
+        raise Http404(_("No such appointment."))
+    return appointment
+
+
+def can_take_step(user: AnyUser, appointment: Appointment, step: str) -> bool:
+    """May the user cancel, reschedule, mark arrived / no-show / fulfilled, or annotate this appointment?"""
+    role = role_of(user)
+    if role not in STEP_ROLES[step]:
+        return False
+    if role in CLINICAL_ROLES:
+        return visible_patients(user).filter(pk=appointment.patient_id).exists()
+    return True
+
+
+def booking_channel(user: AnyUser) -> Channel:
+    role = role_of(user)
+    return CHANNEL_OF_ROLE.get(role, Channel.RECEPTION) if role is not None else Channel.RECEPTION
 
 
 def require(allowed: bool) -> None:

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -26,15 +25,12 @@ from ninja import Field, HeaderEx, P, PathEx, Query, Router, Schema
 from pydantic import AfterValidator, model_validator
 
 from navbat.accounts.access import (
-    CLINICAL_ROLES,
-    EDIT_ROLES,
-    REGISTRY_ROLES,
-    AnyUser,
-    Role,
+    appointment_or_404,
+    booking_channel,
+    can_take_step,
     clinic_of,
     patient_or_404,
-    role_of,
-    visible_patients,
+    require,
 )
 from navbat.accounts.models import IdempotencyRecord
 from navbat.api import (
@@ -72,66 +68,12 @@ MAX_SPAN_DAYS = 366
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-# --- Who may do what to an appointment -------------------------------------------------------------------
-# TODO(access.py): these rules belong beside the registry's; they are here until access.py has them.
-
-# Who books through which channel: a patient online (the clinic's notice and horizon apply), an operator by
-# phone, other staff at the desk.
-CHANNEL_OF_ROLE = {Role.PATIENT: Channel.WEB, Role.OPERATOR: Channel.PHONE}
-FRONT_DESK_AND_PATIENT = REGISTRY_ROLES | {Role.PATIENT}
-# Which roles may take each step, on an appointment they can see. A dentist or an assistant only for the
-# patients he treats (access.visible_patients).
-STEP_ROLES: dict[str, frozenset[Role]] = {
-    "cancel": FRONT_DESK_AND_PATIENT,
-    "reschedule": FRONT_DESK_AND_PATIENT,
-    "arrive": EDIT_ROLES,
-    "noshow": EDIT_ROLES,
-    "fulfil": CLINICAL_ROLES | {Role.ADMINISTRATOR},
-    "notes": frozenset(Role),
-}
-
-
-def visible_appointments(user: AnyUser) -> QuerySet[Appointment]:
-    """The appointments of the patients the user may see, and for staff those of his clinic."""
-    visible = Q(patient__in=visible_patients(user).values("pk"))
-    clinic = clinic_of(user)
-    if clinic is not None:
-        visible |= Q(clinic=clinic)
-    return Appointment.objects.filter(visible)
-
-
-def appointment_or_404(user: AnyUser, pk: int) -> Appointment:
-    appointment = (
-        visible_appointments(user)
-        .select_related("clinic", "service__clinic", "dentist__user", "chair", "patient")
-        .filter(pk=pk)
-        .first()
-    )
-    if appointment is None:
-        raise Http404(_("No such appointment."))
-    return appointment
-
-
-def require_step(user: AnyUser, appointment: Appointment, step: str) -> None:
-    role = role_of(user)
-    allowed = role in STEP_ROLES[step]
-    if allowed and role in CLINICAL_ROLES:
-        allowed = visible_patients(user).filter(pk=appointment.patient_id).exists()
-    if not allowed:
-        raise PermissionDenied(MESSAGES[ApiErrorCode.FORBIDDEN])
-
-
 def caller(request: HttpRequest) -> User:
     """The signed-in user (the API's authentication let nobody else through)."""
     user = request.user
     if not isinstance(user, User):
         raise PermissionDenied(MESSAGES[ApiErrorCode.FORBIDDEN])
     return user
-
-
-def channel_of(user: AnyUser) -> Channel:
-    role = role_of(user)
-    return CHANNEL_OF_ROLE.get(role, Channel.RECEPTION) if role is not None else Channel.RECEPTION
 
 
 # --- Schemas ---------------------------------------------------------------------------------------------
@@ -376,7 +318,7 @@ def slots_list(request: HttpRequest, filters: Query[SlotQuery]) -> list[SlotOut]
         dentist=dentist,
         patient_id=patient.pk if patient is not None else None,
         limit=filters.limit,
-        online=channel_of(user) == Channel.WEB,
+        online=booking_channel(user) == Channel.WEB,
     )
     dentists = {
         d.pk: d.display_name
@@ -413,7 +355,7 @@ def appointment_create(
             patient=patient,
             service=service_of(clinic, payload.service),
             starts_at=payload.start,
-            channel=channel_of(user),
+            channel=booking_channel(user),
             dentist=_dentist(clinic, payload.dentist),
             chair=_chair(clinic, payload.chair),
             created_by=caller(request),
@@ -446,7 +388,7 @@ def appointment_update(
     request: HttpRequest, id: AppointmentId, payload: AppointmentPatchIn
 ) -> AppointmentOut:
     appointment = appointment_or_404(request.user, id)
-    require_step(request.user, appointment, "notes")
+    require(can_take_step(request.user, appointment, "notes"))
     if payload.notes is not None:
         appointment = change_notes(appointment=appointment, notes=payload.notes)
     return _reloaded(appointment)
@@ -464,7 +406,7 @@ def appointment_reschedule(
 ) -> HttpResponse:
     user = request.user
     appointment = appointment_or_404(user, id)
-    require_step(user, appointment, "reschedule")
+    require(can_take_step(user, appointment, "reschedule"))
 
     def move() -> tuple[int, Any]:
         clinic = appointment.clinic
@@ -472,7 +414,7 @@ def appointment_reschedule(
         moved = reschedule_appointment(
             appointment=appointment,
             starts_at=payload.start,
-            channel=channel_of(user),
+            channel=booking_channel(user),
             dentist=dentist,
             chair=_chair(clinic, payload.chair),
             actor=caller(request),
@@ -485,7 +427,7 @@ def appointment_reschedule(
 
 def _step(request: HttpRequest, id: int, payload: StepIn | None, step: str, to: Status) -> AppointmentOut:
     appointment = appointment_or_404(request.user, id)
-    require_step(request.user, appointment, step)
+    require(can_take_step(request.user, appointment, step))
     reason = payload.reason.strip() if payload is not None else ""
     changed = change_status(appointment=appointment, to=to, actor=caller(request), reason=reason)
     return _reloaded(changed)
@@ -505,7 +447,7 @@ def appointment_cancel(
     request: HttpRequest, id: AppointmentId, payload: StepIn | None = None
 ) -> AppointmentOut:
     appointment = appointment_or_404(request.user, id)
-    require_step(request.user, appointment, "cancel")
+    require(can_take_step(request.user, appointment, "cancel"))
     reason = payload.reason.strip() if payload is not None else ""
     cancelled = cancel_appointment(appointment=appointment, actor=caller(request), reason=reason)
     return _reloaded(cancelled)
