@@ -2,6 +2,10 @@
 
     python -m navbat.i18n_tools compile   # navbat/locale/<lang>/LC_MESSAGES/django.po -> django.mo
     python -m navbat.i18n_tools check     # exit 1, listing what is untranslated, fuzzy or not compiled
+    python -m navbat.i18n_tools fill F.json  # write translations from a JSON file into the .po files
+
+The JSON file for `fill` maps a msgid to its translations, {"Chair": {"uz": "Kreslo", "ru": "Кресло"}};
+a plural entry (found by its singular msgid) takes a list of forms, one per the language's plural forms.
 
 A fresh machine has Python but not `msgfmt`, so the .mo files are written with polib (a dev dependency).
 Extracting new strings (`navbat makemessages`) still needs gettext; that is a developer's job, not a user's.
@@ -10,6 +14,7 @@ Extracting new strings (`navbat makemessages`) still needs gettext; that is a de
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections import Counter
@@ -131,12 +136,49 @@ def check(languages: Iterable[str], locale_dir: Path = LOCALE_DIR) -> list[str]:
     return [problem for language in languages for problem in catalogue_problems(language, locale_dir)]
 
 
+def fill(source: Path, locale_dir: Path = LOCALE_DIR) -> list[str]:
+    """Write the translations in `source` into the .po files; returns the msgids it found no entry for."""
+    wanted: dict[str, dict[str, str | list[str]]] = json.loads(source.read_text(encoding="utf-8"))
+    missing: set[str] = set()
+    for language in catalogue_languages(locale_dir):
+        path = po_path(language, locale_dir)
+        po = polib.pofile(str(path))
+        entries = {entry.msgid: entry for entry in po if not entry.obsolete}
+        for msgid, translated in wanted.items():
+            text = translated.get(language)
+            if text is None:
+                continue
+            entry = entries.get(msgid)
+            if entry is None:
+                missing.add(msgid)
+                continue
+            if entry.msgid_plural:
+                forms = [text] if isinstance(text, str) else text
+                entry.msgstr_plural = dict(enumerate(forms))
+            else:
+                entry.msgstr = text if isinstance(text, str) else text[0]
+            if "fuzzy" in entry.flags:
+                entry.flags.remove("fuzzy")
+                entry.previous_msgid = None
+                entry.previous_msgid_plural = None  # alone it is a syntax error for msgmerge
+                entry.previous_msgctxt = None  # likewise
+        po.save(str(path))
+    return sorted(missing)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m navbat.i18n_tools", description=DESCRIPTION)
-    parser.add_argument("command", choices=["compile", "check"])
+    parser.add_argument("command", choices=["compile", "check", "fill"])
+    parser.add_argument("source", nargs="?", type=Path, help="for fill: the JSON file of translations")
     parser.add_argument("--locale-dir", type=Path, default=LOCALE_DIR)
     args = parser.parse_args(argv)
     locale_dir: Path = args.locale_dir
+    if args.command == "fill":
+        if args.source is None:
+            parser.error("fill needs the JSON file of translations")
+        for msgid in fill(args.source, locale_dir):
+            print(f"no entry for {msgid!r}: run makemessages first", file=sys.stderr)
+        return 0
     if args.command == "compile":
         for language in catalogue_languages(locale_dir):
             print(f"compiled {compile_catalogue(language, locale_dir)}")

@@ -111,7 +111,9 @@ def _database() -> dict[str, Any]:
         # that two test runs on one machine never share (and break) each other's database.
         config["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"navbat-test-{os.getpid()}.sqlite3")}
     else:
-        config.setdefault("CONN_MAX_AGE", 60)
+        # Keep each web thread's connection between requests (not one new connection per request).
+        # dj_database_url always sets CONN_MAX_AGE (0), so it is set here, not defaulted.
+        config["CONN_MAX_AGE"] = int(os.environ.get("NAVBAT_CONN_MAX_AGE", "60"))
         config["CONN_HEALTH_CHECKS"] = True
         config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
     return config
@@ -130,6 +132,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "uz"
 LANGUAGES = [("uz", _("Uzbek")), ("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "navbat" / "locale"]
+# Dates as Uzbek and Russian write them, where Django's formats differ (see navbat/formats/).
+FORMAT_MODULE_PATH = ["navbat.formats"]
 USE_I18N = True
 TIME_ZONE = "Asia/Tashkent"
 USE_TZ = True

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from navbat.accounts.language import switch_language
 from navbat.api import api
 from navbat.booking import views as booking_views
 
@@ -21,6 +22,15 @@ urlpatterns = [
     path("patients/", include("navbat.patients.urls")),
     path("staff/", include("navbat.accounts.urls")),
     path("me/", include("navbat.accounts.otp_urls")),
+    # ---- patient booking pages ----
+    path("book/", include("navbat.booking.patient_urls")),
+    # ---- call-centre console ----
+    path("console/", include("navbat.booking.console_urls")),
+    # ---- reception desk and dentist's day ----
+    path("desk/", include("navbat.booking.desk_urls")),
+    # ---- calendars ----
+    path("calendar/", include("navbat.clinic.urls")),
+    path("language/", switch_language, name="language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -32,10 +32,13 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from navbat.accounts.access import Role
+from navbat.accounts.audit import SYSTEM
 from navbat.accounts.services import assign_role
-from navbat.booking.models import Appointment
+from navbat.booking.links import Purpose, appointment_token
+from navbat.booking.models import Appointment, SlotHold
 from navbat.booking.statuses import Channel, Status
 from navbat.clinic.models import Clinic, Network, StaffMember
+from navbat.clinic.services import create_calendar_feed, revoke_calendar_feed
 from navbat.patients.models import Guardianship, MedicalAlert, Patient
 from tests import factories
 from tests.accounts.helpers import authenticator, sign_in_verified
@@ -356,6 +359,54 @@ def nowhere(world: World, user: User | None) -> str:
     return "no/such/address"
 
 
+def dentists_feed(world: World, user: User | None) -> str:
+    """The secret token of a live calendar feed of the world's dentist."""
+    dentist = StaffMember.objects.get(user=world.users[DENTIST.value])
+    return create_calendar_feed(staff=dentist, actor=SYSTEM, language="en")[1]
+
+
+def revoked_feed(world: World, user: User | None) -> str:
+    """The token of the dentist's feed after it was revoked."""
+    token = dentists_feed(world, user)
+    dentist = StaffMember.objects.get(user=world.users[DENTIST.value])
+    revoke_calendar_feed(feed=dentist.calendar_feeds.get(revoked_at__isnull=True), actor=SYSTEM)
+    return token
+
+
+# --- Patient booking pages (book:*) ---
+
+
+def childs_hold(world: World, user: User | None) -> int:
+    """A live hold of the signed-in patient's child, of the world's service, with the world's dentist."""
+    model = Appointment.objects.get(patient=world.patient, status=Status.BOOKED)
+    starts = model.starts_at + timedelta(days=5)
+    return SlotHold.objects.create(
+        clinic=model.clinic,
+        patient=world.child,
+        service=model.service,
+        dentist=model.dentist,
+        chair=model.chair,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=30),
+        expires_at=timezone.now() + timedelta(minutes=5),
+    ).pk
+
+
+def _childs_link(purpose: Purpose) -> Callable[[World, User | None], str]:
+    def token(world: World, user: User | None) -> str:
+        return appointment_token(Appointment.objects.get(pk=childs_appointment(world, user)), purpose)
+
+    return token
+
+
+# A signed-in patient's own pages: others are sent to the patient sign-in, staff get 403.
+FAMILY = expect({PATIENT}, anonymous=PATIENT_LOGIN)
+# The flow's pages need the person chosen (?p=…): without it the patient gets a clear 400.
+FAMILY_WITHOUT_PERSON = expect({PATIENT}, allowed=Outcome(400), anonymous=PATIENT_LOGIN)
+# The signed links need no sign-in: whoever holds the link may use it.
+ANYONE_WITH_THE_LINK = expect(EVERYONE, anonymous=OK)
+
+
 RULES: Mapping[str, tuple[Case, ...]] = {
     # The home page: a welcome for visitors and patients, the day board for staff.
     "home": (Case("", expect(EVERYONE, anonymous=OK)),),
@@ -538,6 +589,177 @@ RULES: Mapping[str, tuple[Case, ...]] = {
             "the signed-in patient's child",
             api_rule(FRONT_DESK | {PATIENT}, dentist=NOT_FOUND, assistant=NOT_FOUND),
             {"id": "child"},
+        ),
+    ),
+    # ---- patient booking pages (book:*) ----
+    "book:start": (Case("", FAMILY),),
+    "book:what": (Case("without the person", FAMILY_WITHOUT_PERSON),),
+    "book:pain": (Case("without the person", FAMILY_WITHOUT_PERSON),),
+    "book:dentist": (Case("without the person", FAMILY_WITHOUT_PERSON),),
+    "book:when": (Case("without the person", FAMILY_WITHOUT_PERSON),),
+    "book:hold": (Case("without the person", FAMILY_WITHOUT_PERSON, method="post"),),
+    # A hold that is not the family's is answered like one that ended: back to choosing a time.
+    "book:confirm": (Case("the child's hold", FAMILY, {"pk": childs_hold}),),
+    "book:release": (
+        Case(
+            "the child's hold",
+            expect({PATIENT}, allowed=redirect("book:start"), anonymous=PATIENT_LOGIN),
+            {"pk": childs_hold},
+            "post",
+        ),
+    ),
+    "book:mine": (Case("", FAMILY),),
+    **{
+        f"book:{name}": (
+            Case("of the signed-in patient's child", FAMILY, {"pk": childs_appointment}),
+            Case(
+                "of a patient of the clinic",
+                expect(others=FORBIDDEN, anonymous=PATIENT_LOGIN, patient=NOT_FOUND),
+                {"pk": the_appointment},
+            ),
+        )
+        for name in ("appointment", "ics", "cancel", "move")
+    },
+    "book:move_confirm": (
+        Case("of the child, to the child's hold", FAMILY, {"pk": childs_appointment, "hold": childs_hold}),
+    ),
+    "book:link": (Case("", ANYONE_WITH_THE_LINK, {"token": _childs_link(Purpose.VIEW)}),),
+    "book:link_ics": (Case("", ANYONE_WITH_THE_LINK, {"token": _childs_link(Purpose.VIEW)}),),
+    "book:link_cancel": (
+        Case("", ANYONE_WITH_THE_LINK, {"token": _childs_link(Purpose.CANCEL)}),
+        Case(
+            "with a move link",
+            expect(others=NOT_FOUND, anonymous=NOT_FOUND),
+            {"token": _childs_link(Purpose.MOVE)},
+        ),
+    ),
+    "book:link_move": (Case("", ANYONE_WITH_THE_LINK, {"token": _childs_link(Purpose.MOVE)}),),
+    "book:link_move_confirm": (
+        Case(
+            "to the child's hold",
+            ANYONE_WITH_THE_LINK,
+            {"token": _childs_link(Purpose.MOVE), "hold": childs_hold},
+        ),
+    ),
+    # ---- call-centre console (console:*) ----
+    # Who answers the phone: operators, and the registrars, managers and administrators who stand in for them.
+    # The role is checked first (403 for dentists, assistants and patients), then the caller or visit (404).
+    # An empty form is bad input (400) for those who get that far.
+    "console:home": (Case("", expect(FRONT_DESK)),),
+    "console:search": (Case("", expect(FRONT_DESK)),),
+    "console:register": (
+        Case("the form", expect(FRONT_DESK)),
+        Case("an empty form", expect(FRONT_DESK, allowed=Outcome(400)), method="post"),
+    ),
+    "console:card": on_patients(
+        own=expect(FRONT_DESK), shared=expect(FRONT_DESK), foreign=expect(FRONT_DESK, allowed=NOT_FOUND)
+    ),
+    "console:options": on_patients(
+        own=expect(FRONT_DESK, allowed=Outcome(400)),
+        shared=expect(FRONT_DESK, allowed=Outcome(400)),
+        foreign=expect(FRONT_DESK, allowed=NOT_FOUND),
+    ),
+    "console:book": on_patients(
+        own=expect(FRONT_DESK, allowed=Outcome(400)),
+        shared=expect(FRONT_DESK, allowed=Outcome(400)),
+        foreign=expect(FRONT_DESK, allowed=NOT_FOUND),
+        method="post",
+    ),
+    "console:move": (
+        Case("the form, for a visit of the clinic", expect(FRONT_DESK), {"pk": the_appointment}),
+        Case(
+            "an empty choice, for a visit of the clinic",
+            expect(FRONT_DESK, allowed=Outcome(400)),
+            {"pk": the_appointment},
+            "post",
+        ),
+    ),
+    "console:cancel": (
+        Case("the form, for a visit of the clinic", expect(FRONT_DESK), {"pk": the_appointment}),
+        Case(
+            "no reason, for a visit of the clinic",
+            expect(FRONT_DESK, allowed=Outcome(400)),
+            {"pk": the_appointment},
+            "post",
+        ),
+    ),
+    # ---- reception desk and dentist's day (desk:*) ----
+    # The day board: all staff of the clinic. Its tools (find the patient, walk-ins, emergencies): who stands
+    # at the desk, the same as the registry's editors. Moving and marking follow the appointment steps (as the
+    # API's). Patients get 403: these are staff pages. An empty form is bad input: 400 for who may send it.
+    "desk:board": (Case("", expect(STAFF)),),
+    "desk:find_patient": (Case("", expect(EDITORS)),),
+    "desk:walk_in": (Case("empty form", expect(EDITORS, allowed=Outcome(400)), method="post"),),
+    "desk:emergency": (Case("empty form", expect(EDITORS, allowed=Outcome(400)), method="post"),),
+    "desk:move": (
+        Case(
+            "of a patient of the clinic, no time given",
+            expect(FRONT_DESK, allowed=Outcome(400)),
+            {"pk": the_appointment},
+            "post",
+        ),
+    ),
+    "desk:arrive": (
+        Case(
+            "of a patient of the clinic",
+            expect(EDITORS, allowed=redirect("desk:board")),
+            {"pk": the_appointment},
+            "post",
+        ),
+    ),
+    "desk:noshow": (
+        Case(
+            "of a patient of the clinic, no reason given",
+            expect(EDITORS, allowed=Outcome(400)),
+            {"pk": the_appointment},
+            "post",
+        ),
+    ),
+    "desk:cancel": (
+        Case(
+            "of a patient of the clinic, no reason given",
+            expect(FRONT_DESK, allowed=Outcome(400)),
+            {"pk": the_appointment},
+            "post",
+        ),
+    ),
+    "desk:fulfil": (
+        Case(
+            "an arrived patient of the dentist",
+            expect({ADMINISTRATOR, DENTIST, ASSISTANT}, allowed=redirect("desk:board")),
+            {"pk": arrived_appointment},
+            "post",
+        ),
+    ),
+    # The dentist's own day: dentists and their assistants.
+    "desk:my_day": (Case("", expect({DENTIST, ASSISTANT})),),
+    "desk:my_day_fulfil": (
+        Case(
+            "an arrived patient of the dentist",
+            expect({DENTIST, ASSISTANT}, allowed=redirect("desk:my_day")),
+            {"pk": arrived_appointment},
+            "post",
+        ),
+    ),
+    # ---- calendars and language (calendar:*) ----
+    # A dentist's (or his assistant's) own feed; his page is his alone, a patient is not staff (403).
+    "calendar:mine": (Case("", expect({DENTIST, ASSISTANT})),),
+    "calendar:create": (Case("", expect({DENTIST, ASSISTANT}), method="post"),),
+    "calendar:revoke": (
+        Case("", expect({DENTIST, ASSISTANT}, allowed=redirect("calendar:mine")), method="post"),
+    ),
+    # The feed needs no session: the secret address is the key, whoever holds it. Revoked: as if never made.
+    "calendar:feed": (
+        Case("a live feed", expect(EVERYONE, anonymous=OK), {"token": dentists_feed}),
+        Case("a revoked feed", expect(others=NOT_FOUND, anonymous=NOT_FOUND), {"token": revoked_feed}),
+    ),
+    # The language switch: everyone; a signed-in patient's choice is also kept as his preferred language.
+    "language": (
+        Case(
+            "",
+            expect(EVERYONE, allowed=redirect("home"), anonymous=redirect("home")),
+            method="post",
+            data={"language": "ru", "next": "/"},
         ),
     ),
 }

@@ -12,6 +12,7 @@ Objects a user may not see are answered 404 (not 403), so that their existence i
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -22,8 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from navbat.booking.models import Appointment
-from navbat.booking.statuses import Channel, Status
+from navbat.booking.models import Appointment, SlotHold
+from navbat.booking.statuses import Channel, Status, can_transition
 from navbat.clinic.models import Clinic, StaffMember, StaffRole
 from navbat.patients.models import Patient
 from navbat.patients.selectors import registry
@@ -288,3 +289,167 @@ def has_second_factor(user: AnyUser) -> bool:
         user_id=user.pk, confirmed=True, token_set__isnull=False
     ).exists()
     return app or codes
+
+
+# Patient booking pages (book:*) ---------------------------------------------------------------------------
+# A patient books online for himself and his children (visible_patients); staff book through their own
+# pages, so these are 403 for them. The signed links (booking.links) need no sign-in: the token is the right.
+
+
+def can_book_online(user: AnyUser) -> bool:
+    return role_of(user) == Role.PATIENT
+
+
+def family_patient_or_404(user: AnyUser, pk: int) -> Patient:
+    """Whom a signed-in patient may book for: himself or one of his children."""
+    require(can_book_online(user))
+    return patient_or_404(user, pk)
+
+
+def visible_holds(user: AnyUser) -> QuerySet[SlotHold]:
+    """The held times of the signed-in patient's family (live or expired: the pages say which)."""
+    require(can_book_online(user))
+    return SlotHold.objects.filter(patient__in=visible_patients(user).values("pk")).select_related(
+        "clinic", "patient", "service", "dentist__user", "chair"
+    )
+
+
+def family_appointment_or_404(user: AnyUser, pk: int) -> Appointment:
+    """An appointment of the signed-in patient's family, on the patient's own pages."""
+    require(can_book_online(user))
+    return appointment_or_404(user, pk)
+
+
+# A patient changes online what has not begun and is still only booked; after that it is the clinic's.
+ONLINE_CHANGEABLE = frozenset({Status.PENDING, Status.BOOKED})
+
+
+def can_change_online(user: AnyUser, appointment: Appointment, *, now: datetime) -> bool:
+    """May the signed-in patient move or cancel this appointment himself?"""
+    return (
+        can_take_step(user, appointment, "cancel")
+        and appointment.status in ONLINE_CHANGEABLE
+        and appointment.starts_at > now
+    )
+
+
+# Call-centre console (console:*) --------------------------------------------------------------------------
+
+# Who answers the phone: operators, and the registrars, managers and administrators who stand in for them.
+CONSOLE_ROLES = frozenset({Role.ADMINISTRATOR, Role.MANAGER, Role.REGISTRAR, Role.OPERATOR})
+
+
+def can_use_console(user: AnyUser) -> bool:
+    """Search callers, open their cards, find options and book, move or cancel by phone, register a caller.
+    Dentists, assistants and patients do not; nor a superuser while no clinic exists to book in."""
+    return role_of(user) in CONSOLE_ROLES and clinic_of(user) is not None
+
+
+# Reception desk and the dentist's day (desk:*) ------------------------------------------------------------
+# Every staff member of a clinic sees its day board; walk-ins and emergencies are booked by who stands at the
+# desk; moving and marking an appointment follow can_take_step. The dentist's own day is for dentists and
+# their assistants.
+
+DESK_ROLES = frozenset({Role.ADMINISTRATOR, Role.MANAGER, Role.REGISTRAR})
+# The steps the board offers and the status each leads to ("reschedule" moves the appointment).
+DESK_STEP_TARGETS = {
+    "arrive": Status.ARRIVED,
+    "noshow": Status.NOSHOW,
+    "cancel": Status.CANCELLED,
+    "fulfil": Status.FULFILLED,
+}
+
+
+def can_see_board(user: AnyUser) -> bool:
+    role = role_of(user)
+    return role is not None and role != Role.PATIENT and clinic_of(user) is not None
+
+
+def can_book_at_desk(user: AnyUser) -> bool:
+    """Walk-ins and emergencies: registrars, and the managers and administrators who stand in for them."""
+    return role_of(user) in DESK_ROLES and clinic_of(user) is not None
+
+
+def desk_appointment_or_404(user: AnyUser, pk: int) -> Appointment:
+    """An appointment of the user's own clinic, for staff (403 for others): the board shows no other."""
+    require(can_see_board(user))
+    appointment = appointment_or_404(user, pk)
+    clinic = clinic_of(user)
+    if clinic is None or appointment.clinic_id != clinic.pk:
+        raise Http404(_("No such appointment."))
+    return appointment
+
+
+def desk_steps(user: AnyUser, appointment: Appointment, *, now: datetime) -> frozenset[str]:
+    """The steps the board offers on an appointment: those the user may take and its status allows; "arrive"
+    on the day of the visit only, "noshow" once its time has come."""
+    # Imported here: booking.services imports the audit log, which imports this module.
+    from navbat.booking.services import RESCHEDULABLE_STATUSES
+
+    steps = {
+        step
+        for step, target in DESK_STEP_TARGETS.items()
+        if can_transition(appointment.status, target) and can_take_step(user, appointment, step)
+    }
+    if appointment.status in RESCHEDULABLE_STATUSES and can_take_step(user, appointment, "reschedule"):
+        steps.add("reschedule")
+    tz = appointment.clinic.tz
+    if appointment.starts_at.astimezone(tz).date() != now.astimezone(tz).date():
+        steps.discard("arrive")
+    if appointment.starts_at > now:
+        steps.discard("noshow")
+    return frozenset(steps)
+
+
+def can_open_my_day(user: AnyUser) -> bool:
+    member = staff_member(user)
+    return member is not None and Role(member.role) in CLINICAL_ROLES
+
+
+def my_day_dentist_ids(user: AnyUser) -> list[int]:
+    """Whose patients the dentist's day lists: a dentist's own; an assistant's, those of the dentists of his
+    department (the patients he works beside, as in visible_patients); nobody else's."""
+    member = staff_member(user)
+    if member is None:
+        return []
+    if member.role == StaffRole.DENTIST:
+        return [member.pk]
+    if member.role == StaffRole.ASSISTANT and member.department_id is not None:
+        dentists = StaffMember.objects.filter(
+            clinic_id=member.clinic_id, department_id=member.department_id, role=StaffRole.DENTIST
+        )
+        return list(dentists.values_list("pk", flat=True))
+    return []
+
+
+def my_day_appointment_or_404(user: AnyUser, pk: int) -> Appointment:
+    """An appointment on the user's own day (403 for who has no day of his own)."""
+    require(can_open_my_day(user))
+    appointment = appointment_or_404(user, pk)
+    if appointment.dentist_id not in my_day_dentist_ids(user):
+        raise Http404(_("No such appointment."))
+    return appointment
+
+
+# Calendars (calendar:*) -----------------------------------------------------------------------------------
+
+
+def can_use_calendar_feed(user: AnyUser) -> bool:
+    """A private calendar feed of one's appointments, for one's phone: dentists and their assistants, who
+    work from a schedule of their own. Not other staff, nor a superuser without a staff record."""
+    member = staff_member(user)
+    return member is not None and Role(member.role) in CLINICAL_ROLES
+
+
+def calendar_appointments(member: StaffMember) -> QuerySet[Appointment]:
+    """The appointments a staff member's calendar feed may show: a dentist's own; an assistant's, those of
+    the dentists of his department (the patients he works beside, as in visible_patients); nobody else's."""
+    if member.role == StaffRole.DENTIST:
+        return Appointment.objects.filter(dentist_id=member.pk)
+    if member.role == StaffRole.ASSISTANT and member.department_id is not None:
+        return Appointment.objects.filter(
+            dentist__clinic_id=member.clinic_id,
+            dentist__department_id=member.department_id,
+            dentist__role=StaffRole.DENTIST,
+        )
+    return Appointment.objects.none()

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from navbat.accounts.access import Role, can_import, can_use_registry, role_of
+from navbat.accounts.access import (
+    Role,
+    can_import,
+    can_open_my_day,
+    can_use_calendar_feed,
+    can_use_console,
+    can_use_registry,
+    role_of,
+)
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
@@ -17,4 +25,10 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "nav_registry": can_use_registry(request.user),
         "nav_import": can_import(request.user),
         "nav_patient": role == Role.PATIENT,
+        # ---- console flag ----
+        "nav_console": can_use_console(request.user),
+        # ---- desk flags ----
+        "nav_my_day": can_open_my_day(request.user),
+        # ---- calendar flag ----
+        "nav_calendar": can_use_calendar_feed(request.user),
     }

@@ -15,7 +15,7 @@ from navbat.accounts.access import has_second_factor, two_factor_required
 SETUP = "accounts:two_factor_setup"
 VERIFY = "accounts:two_factor_verify"
 # What a user who still owes his second factor may open: signing in (as someone else) and out, the language.
-ALWAYS_OPEN = frozenset({"login", "logout", "admin:logout", "set_language"})
+ALWAYS_OPEN = frozenset({"login", "logout", "admin:logout", "set_language", "language"})
 
 
 class TwoFactorMiddleware:

@@ -16,7 +16,8 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from navbat.accounts import otp
 from navbat.accounts.access import own_patient, require
 from navbat.accounts.audit import Actor
+from navbat.accounts.language import SITE_LANGUAGES, remember_language
 from navbat.accounts.middleware import client_ip as proxied_client_ip
 from navbat.accounts.models import OtpPurpose
 from navbat.accounts.otp_forms import (
@@ -42,18 +44,21 @@ from navbat.errors import DomainError
 from navbat.patients.errors import PatientErrorCode
 from navbat.patients.models import Patient
 from navbat.patients.selectors import children_of
+from navbat.patients.services import set_preferred_language
 
 # Where a visitor is in the flow, in his (server-side) session.
 CHALLENGE = "navbat_otp"  # the code asked for: id, purpose, phone, clinic, language
 PENDING = "navbat_otp_registration"  # the registration form, until the phone is verified
 VERIFIED = "navbat_otp_verified"  # a verified sign-in challenge, while he chooses who he is
+NEXT = "navbat_otp_next"  # the page that sent him to sign in (?next=), where he goes once signed in
 SIGN_IN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @require_http_methods(["GET", "POST"])
 def sign_in_page(request: HttpRequest) -> HttpResponse:
     if own_patient(request.user) is not None:
-        return redirect("me:home")
+        return redirect(_next_page(request) or "me:home")
+    _keep_next_page(request)
     form = PhoneForm(request.POST or None)
     if request.method != "POST":
         return render(request, "accounts/otp/login.html", {"form": form})
@@ -74,6 +79,7 @@ def sign_in_page(request: HttpRequest) -> HttpResponse:
 def register_page(request: HttpRequest) -> HttpResponse:
     if own_patient(request.user) is not None:
         return redirect("me:home")
+    _keep_next_page(request)
     form = RegistrationForm(request.POST or None)
     context = {"form": form, "consent_text": CONSENT_TEXT}
     if request.method != "POST":
@@ -265,10 +271,34 @@ def _code_context(form: CodeForm, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _signed_in(request: HttpRequest, user: User) -> HttpResponse:
+    target = request.session.get(NEXT) or "me:home"
     login(request, user, backend=SIGN_IN_BACKEND)
-    for key in (CHALLENGE, PENDING, VERIFIED):
+    for key in (CHALLENGE, PENDING, VERIFIED, NEXT):
         request.session.pop(key, None)
-    return redirect("me:home")
+    patient = own_patient(user)
+    if patient is None:
+        return redirect(target)
+    # A language chosen on this device (the switcher's cookie) is his latest choice: remember it. Else his
+    # pages speak the language he chose before, on whatever device, whatever this browser spoke.
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if chosen in SITE_LANGUAGES:
+        set_preferred_language(patient=patient, language=chosen, actor=Actor.of(request))
+    translation.activate(patient.preferred_language)
+    return remember_language(redirect(target), patient.preferred_language)
+
+
+def _keep_next_page(request: HttpRequest) -> None:
+    """Remember where the visitor was going (?next=, a page of this site only) until he has signed in."""
+    if target := _next_page(request):
+        request.session[NEXT] = target
+
+
+def _next_page(request: HttpRequest) -> str | None:
+    target = request.GET.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and safe else None
 
 
 def _refused(

@@ -51,6 +51,7 @@ NO_GROUP_PERMISSIONS = frozenset(
         "accounts.onetimecode",  # the patients' sign-in codes (hashed): only accounts.otp reads them
         "accounts.apitoken",  # REST API tokens (hashed): made and revoked with `navbat token`
         "accounts.idempotencyrecord",  # answers kept for retried API requests: only the API reads them
+        "booking.slothold",  # a patient's 5-minute hold on a time while he confirms: only booking.holds
         "otp_static.statictoken",
         "axes.accessattemptexpiration",
     }
@@ -68,6 +69,8 @@ CLINIC_SETUP = {
     "clinic.planinterval": ALL,
     "clinic.scheduleexception": ALL,
     "clinic.clinicclosure": ALL,
+    # Revoking a dentist's calendar feed (a lost phone): the admin's action; only the dentist makes one.
+    "clinic.calendarfeed": ("view", "change"),
 }
 
 # What the front desk and the treatment rooms read of the clinic's set-up to book and to work.

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from navbat.booking.models import Appointment
+from navbat.booking.models import Appointment, SlotHold
+from navbat.booking.statuses import Status
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember, StaffRole
 from navbat.clinic.selectors import date_exceptions, national_holidays, weekly_plans
 from navbat.scheduling import (
@@ -87,8 +89,13 @@ def load_availability(
     equipment_ids: Collection[int] = (),
     patient_id: int | None = None,
     ignore_appointment_id: int | None = None,
+    hold_patient_id: int | None = None,
+    now: datetime | None = None,
 ) -> Availability:
-    """What the core needs for [first_day, last_day], in a constant number of queries whatever the size."""
+    """What the core needs for [first_day, last_day], in a constant number of queries whatever the size.
+
+    Times held online (booking.holds) and not expired at `now` are busy like appointments, except those held
+    for `hold_patient_id`: the holder may book his own."""
     window = local_window(clinic, first_day, last_day)
     dentists = StaffMember.objects.filter(clinic=clinic, role=StaffRole.DENTIST, is_active=True)
     if specialty_id is not None:
@@ -129,13 +136,21 @@ def load_availability(
     busy = Appointment.objects.active().filter(clinic=clinic).overlapping(window.start, window.end).order_by()
     if ignore_appointment_id is not None:
         busy = busy.exclude(pk=ignore_appointment_id)
+    held = SlotHold.objects.filter(
+        clinic=clinic,
+        expires_at__gt=now or timezone.now(),
+        starts_at__lt=window.end,
+        ends_at__gt=window.start,
+    ).order_by()
+    if hold_patient_id is not None:
+        held = held.exclude(patient_id=hold_patient_id)
     dentist_busy: dict[int, list[Interval]] = defaultdict(list)
     chair_busy: dict[int, list[Interval]] = defaultdict(list)
     own_chairs = {default_chairs[d] for d in ids if d in default_chairs} & set(fitting)
     if dentist_ids is not None and len(ids) <= FEW_DENTISTS and own_chairs:
         # A few named dentists: their own chairs first. Other chairs matter only inside the dentist's free
         # intervals where his own chair is taken (the core prefers his chair), so only there are they read.
-        _collect(busy.filter(Q(dentist_id__in=ids) | Q(chair_id__in=own_chairs)), dentist_busy, chair_busy)
+        _collect(busy, held, Q(dentist_id__in=ids) | Q(chair_id__in=own_chairs), dentist_busy, chair_busy)
         free = normalize(f for d in ids for f in subtract(working[d], normalize(dentist_busy.get(d, ()))))
         taken = normalize(span for chair in own_chairs for span in chair_busy.get(chair, ()))
         windows = [f for f in free if intersect((f,), taken)]
@@ -146,9 +161,9 @@ def load_availability(
             inside = Q()
             for w in windows:
                 inside |= Q(starts_at__lt=w.end, ends_at__gt=w.start)
-            _collect(busy.filter(chair_id__in=others).filter(inside), defaultdict(list), chair_busy)
+            _collect(busy, held, Q(chair_id__in=others) & inside, defaultdict(list), chair_busy)
     else:
-        _collect(busy.filter(Q(dentist_id__in=ids) | Q(chair_id__in=fitting)), dentist_busy, chair_busy)
+        _collect(busy, held, Q(dentist_id__in=ids) | Q(chair_id__in=fitting), dentist_busy, chair_busy)
 
     patient_busy: tuple[Interval, ...] = ()
     if patient_id is not None:
@@ -170,14 +185,23 @@ def load_availability(
     )
 
 
+BUSY_FIELDS = ("dentist_id", "chair_id", "starts_at", "ends_at")
+
+
 def _collect(
-    rows: QuerySet[Appointment],
+    busy: QuerySet[Appointment],
+    held: QuerySet[SlotHold],
+    where: Q,
     dentist_busy: dict[int, list[Interval]],
     chair_busy: dict[int, list[Interval]],
 ) -> None:
-    for dentist_id, chair_id, starts_at, ends_at in rows.values_list(
-        "dentist_id", "chair_id", "starts_at", "ends_at"
-    ):
+    """Appointments and live holds matching `where`, in one query (UNION ALL): holds cost no extra query."""
+    rows = (
+        busy.filter(where)
+        .values_list(*BUSY_FIELDS)
+        .union(held.filter(where).values_list(*BUSY_FIELDS), all=True)
+    )
+    for dentist_id, chair_id, starts_at, ends_at in rows:
         span = Interval(starts_at, ends_at)
         dentist_busy[dentist_id].append(span)
         chair_busy[chair_id].append(span)
@@ -249,6 +273,8 @@ def find_free_slots(
             dentist_ids=dentist_ids,
             equipment_ids=request.equipment_ids,
             patient_id=patient_id,
+            hold_patient_id=patient_id,
+            now=now,
         )
         wanted = None if limit is None else limit - len(found)
         # Slots must start inside the loaded days: the core need not look further than they go.
@@ -265,35 +291,71 @@ def find_free_slots(
     return found
 
 
-@dataclass(frozen=True)
-class DentistDay:
-    """One column of the day board: a dentist, the hours he works that day, and his appointments."""
+# Call-centre console (issue 4 §2) -------------------------------------------------------------------------
 
-    dentist: StaffMember
-    working: tuple[Interval, ...]
-    appointments: list[Appointment]
+BEST_OPTIONS = 5
 
 
-def day_board(*, clinic: Clinic, day: date) -> list[DentistDay]:
-    """Every dentist working on `day` (or with appointments on it), with that day's appointments."""
-    availability = load_availability(clinic=clinic, first_day=day, last_day=day)
-    window = availability.window
-    appointments: dict[int, list[Appointment]] = defaultdict(list)
-    rows = (
-        Appointment.objects.filter(clinic=clinic)
-        .overlapping(window.start, window.end)
-        .select_related("patient", "service", "chair")
+def best_options(
+    *,
+    clinic: Clinic,
+    service: Service,
+    now: datetime,
+    first_day: date,
+    last_day: date,
+    wishes: Wishes | None = None,
+    dentist: StaffMember | None = None,
+    patient_id: int | None = None,
+    count: int = BEST_OPTIONS,
+    online: bool = False,
+) -> list[Slot]:
+    """The `count` options to offer a caller, earliest first, across dentists and chairs.
+
+    "Best" is: the earliest slots that match the wishes, at most one per dentist and day while other
+    dentist-days can fill the list, then the earliest of the rest. The operator can then say "Monday 9:00
+    with Dr A or Dr B, Tuesday 9:00 …" instead of five quarter hours of one dentist's morning; the very
+    earliest slot is always the first option. Loads two days, then four, eight, … until it has enough.
+    """
+    spread: list[Slot] = []  # the first slot of each (dentist, local day), in time order
+    rest: list[Slot] = []  # the earliest of the others, kept in case there are too few dentist-days
+    seen: set[tuple[int, date]] = set()
+    chunk_first, chunk_days = first_day, FIRST_CHUNK_DAYS
+    while chunk_first <= last_day and len(spread) < count:
+        chunk_last = min(last_day, chunk_first + timedelta(days=chunk_days - 1))
+        slots = find_free_slots(
+            clinic=clinic,
+            service=service,
+            first_day=chunk_first,
+            last_day=chunk_last,
+            now=now,
+            dentist=dentist,
+            patient_id=patient_id,
+            wishes=wishes,
+            limit=None,
+            online=online,
+        )
+        for slot in slots:
+            key = (slot.dentist_id, slot.start.astimezone(clinic.tz).date())
+            if key not in seen:
+                seen.add(key)
+                spread.append(slot)
+            elif len(rest) < count:
+                rest.append(slot)
+        chunk_first = chunk_last + timedelta(days=1)
+        chunk_days *= 2
+    chosen = spread[:count]
+    return sorted(chosen + rest[: count - len(chosen)])
+
+
+def upcoming_visits(patient_id: int, *, now: datetime) -> list[Appointment]:
+    """The patient's coming visits that hold their time (booked, or awaiting confirmation), soonest first."""
+    holding = [Status.BOOKED, Status.PENDING]
+    return list(
+        Appointment.objects.filter(patient_id=patient_id, ends_at__gt=now, status__in=holding)
+        .select_related("clinic", "service", "dentist__user", "chair")
         .order_by("starts_at")
     )
-    for appointment in rows:
-        appointments[appointment.dentist_id].append(appointment)
-    dentists = (
-        StaffMember.objects.filter(clinic=clinic, role=StaffRole.DENTIST)
-        .select_related("user", "department")
-        .prefetch_related("specialties")
-    )
-    return [
-        DentistDay(dentist, availability.working.get(dentist.pk, ()), appointments.get(dentist.pk, []))
-        for dentist in dentists
-        if availability.working.get(dentist.pk) or appointments.get(dentist.pk)
-    ]
+
+
+def no_show_count(patient_id: int) -> int:
+    return Appointment.objects.filter(patient_id=patient_id, status=Status.NOSHOW).count()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from navbat.accounts.audit import Actor
+from navbat.accounts.models import AuditAction, AuditEntry
+from navbat.booking.boards import first_free_slots, local_day, spread_options
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment, AppointmentEvent
 from navbat.booking.selectors import load_availability, slot_request
@@ -200,6 +205,10 @@ def _fitting_slot(
         chair_ids=[chair.pk] if chair else None,
         patient_id=patient.pk,
         ignore_appointment_id=ignore_appointment_id,
+        # Another patient's live hold (booking.holds) is busy, for staff and the API too; the holder's own
+        # is not.
+        hold_patient_id=patient.pk,
+        now=now,
     )
     request = slot_request(
         clinic=clinic,
@@ -315,3 +324,190 @@ def change_notes(*, appointment: Appointment, notes: str) -> Appointment:
         current.full_clean(validate_unique=False, validate_constraints=False)
         current.save(update_fields=["notes", "updated_at"])
     return current
+
+
+# Reception desk (issue 4 §3): walk-ins, emergencies, the board's audit ------------------------------------
+
+
+class DeskErrorCode(StrEnum):
+    NO_TIME_TODAY = "no_time_today"
+    NO_FREE_TIME = "no_free_time"
+    NOT_FOR_DENTIST = "not_for_dentist"
+
+
+# A slot found free may be taken before it is booked (on PostgreSQL by a concurrent writer; a reserve's slot
+# may be taken already): then the next earliest is tried, this many in all.
+DESK_BOOKING_ATTEMPTS = 3
+
+
+class EmergencyReserve(Protocol):
+    """Time kept back for emergencies (issue 6). `slots`: the reserve's free slots for `service` on the local
+    day of `now`, from `now` on. book_emergency books the earliest of these and of the ordinary gaps."""
+
+    def slots(self, *, service: Service, patient: Patient, now: datetime) -> Sequence[Slot]: ...
+
+
+def book_walk_in(
+    *,
+    patient: Patient,
+    service: Service,
+    created_by: User | None,
+    dentist: StaffMember | None = None,
+    starts_at: datetime | None = None,
+    chair: Chair | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """A patient at the desk, booked into the first gap from now that fits `service` today, with `dentist` or
+    whoever can do it; channel walk-in, no online notice. With `starts_at`, exactly then (one of the options
+    offered when today was full).
+
+    Raises DomainError no_time_today (details: `options`, the earliest slots of the next days, one per dentist
+    first) when today has no gap, no_free_time when the next two weeks have none either."""
+    return _book_first_today(
+        patient=patient,
+        service=service,
+        channel=Channel.WALK_IN,
+        created_by=created_by,
+        dentist=dentist,
+        starts_at=starts_at,
+        chair=chair,
+        notes=notes,
+        now=now or timezone.now(),
+        reserve=None,
+    )
+
+
+def book_emergency(
+    *,
+    patient: Patient,
+    service: Service,
+    created_by: User | None,
+    dentist: StaffMember | None = None,
+    starts_at: datetime | None = None,
+    chair: Chair | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+    reserve: EmergencyReserve | None = None,
+) -> Appointment:
+    """An urgent patient (pain, swelling, trauma) into the earliest time today across the dentists who can do
+    the urgent `service`; channel emergency. Errors as book_walk_in's: when today is full the desk is told so
+    and offered the earliest times of the next days. Issue 6's emergency reserve plugs in as `reserve`: its
+    slots compete with today's ordinary gaps, the earliest wins."""
+    return _book_first_today(
+        patient=patient,
+        service=service,
+        channel=Channel.EMERGENCY,
+        created_by=created_by,
+        dentist=dentist,
+        starts_at=starts_at,
+        chair=chair,
+        notes=notes,
+        now=now or timezone.now(),
+        reserve=reserve,
+    )
+
+
+def _book_first_today(
+    *,
+    patient: Patient,
+    service: Service,
+    channel: Channel,
+    created_by: User | None,
+    dentist: StaffMember | None,
+    starts_at: datetime | None,
+    chair: Chair | None,
+    notes: str,
+    now: datetime,
+    reserve: EmergencyReserve | None,
+) -> Appointment:
+    def book(at: datetime, dentist: StaffMember | None, chair: Chair | None) -> Appointment:
+        return book_appointment(
+            patient=patient,
+            service=service,
+            starts_at=at,
+            channel=channel,
+            dentist=dentist,
+            chair=chair,
+            created_by=created_by,
+            notes=notes,
+            now=now,
+        )
+
+    if starts_at is not None:
+        return book(starts_at, dentist, chair)
+    if dentist is not None and not dentist.specialties.filter(pk=service.specialty_id).exists():
+        raise DomainError(
+            DeskErrorCode.NOT_FOR_DENTIST,
+            _("This dentist does not do “%(service)s”. Choose another dentist or any dentist.")
+            % {"service": service.name},
+        )
+    clinic = service.clinic
+    today = local_day(clinic, now)
+    # One transaction: on SQLite the search and the booking are serialised (BEGIN IMMEDIATE).
+    with transaction.atomic():
+        slots = first_free_slots(service=service, now=now, patient=patient, dentist=dentist)
+        if reserve is not None:
+            slots = sorted([*slots, *reserve.slots(service=service, patient=patient, now=now)])
+        today_slots = [slot for slot in slots if local_day(clinic, slot.start) == today]
+        if not today_slots:
+            raise _no_time_today(service, channel, slots)
+        for slot in today_slots[:DESK_BOOKING_ATTEMPTS]:
+            try:
+                return book(
+                    slot.start,
+                    StaffMember.objects.get(pk=slot.dentist_id),
+                    Chair.objects.get(pk=slot.chair_id),
+                )
+            except DomainError as error:
+                if error.code != BookingErrorCode.SLOT_TAKEN:
+                    raise
+    raise DomainError(BookingErrorCode.SLOT_TAKEN, SLOT_TAKEN_MESSAGE)
+
+
+def _no_time_today(service: Service, channel: Channel, slots: Sequence[Slot]) -> DomainError:
+    options = spread_options(slots)
+    tz = service.clinic.tz
+    if not options:
+        return DomainError(
+            DeskErrorCode.NO_FREE_TIME,
+            _("Nobody can do “%(service)s” today or in the next two weeks.") % {"service": service.name},
+        )
+    if channel == Channel.EMERGENCY:
+        message = _(
+            "No dentist who does “%(service)s” has free time left today. Book one of the earliest times "
+            "below, or ask a dentist to see the patient between visits."
+        )
+    else:
+        message = _("There is no free time for “%(service)s” left today. The earliest times are below.")
+    return DomainError(
+        DeskErrorCode.NO_TIME_TODAY,
+        message % {"service": service.name},
+        options=[
+            {
+                "start": slot.start.astimezone(tz).isoformat(),
+                "dentist": slot.dentist_id,
+                "chair": slot.chair_id,
+            }
+            for slot in options
+        ],
+    )
+
+
+def record_board_view(*, actor: Actor, patient_ids: Iterable[int], fields: Iterable[str], note: str) -> None:
+    """A day board showed these patients (their short names): one audit entry each, in one insert."""
+    names = sorted(set(fields))
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            actor=actor.user,
+            action=AuditAction.VIEW,
+            object_type="patient",
+            object_id=str(patient_id),
+            patient_id=patient_id,
+            fields=names,
+            ip_address=actor.ip,
+            path=actor.path,
+            note=note[:300],
+        )
+        for patient_id in sorted(set(patient_ids))
+    )

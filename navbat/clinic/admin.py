@@ -1,7 +1,14 @@
-from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
+from typing import Any
 
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from navbat.accounts.audit import Actor
 from navbat.clinic import models
+from navbat.clinic.services import revoke_calendar_feed
 
 
 @admin.register(models.Clinic)
@@ -102,3 +109,34 @@ class ClinicClosureAdmin(admin.ModelAdmin[models.ClinicClosure]):
     list_filter = ["clinic"]
     search_fields = ["reason"]
     date_hierarchy = "date"
+
+
+@admin.register(models.CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin[models.CalendarFeed]):
+    """The dentists' calendar feeds: who has one, when it was last fetched, and revoking it (a lost phone).
+    Read-only otherwise: only the dentist himself makes one (its address is shown to him alone, once)."""
+
+    list_display = ["staff", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "staff__clinic"]
+    search_fields = ["staff__user__last_name", "staff__user__first_name", "staff__user__username"]
+    list_select_related = ["staff__user"]
+    readonly_fields = ["staff", "language", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a revoked feed stays on record
+
+    @admin.action(description=_("Revoke the selected calendar links"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[models.CalendarFeed]) -> None:
+        actor = Actor.of(request)
+        live = list(queryset.filter(revoked_at__isnull=True))
+        for feed in live:
+            revoke_calendar_feed(feed=feed, actor=actor)
+        self.message_user(
+            request,
+            ngettext("%(count)d calendar link revoked.", "%(count)d calendar links revoked.", len(live))
+            % {"count": len(live)},
+        )

@@ -471,3 +471,40 @@ class ClinicClosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.clinic} {self.date}"
+
+
+class CalendarFeed(models.Model):
+    """A private iCalendar feed of a dentist's (or an assistant's) appointments, for the calendar on his
+    phone. The address carries a secret token; only its SHA-256 hash is stored, so the token is shown once,
+    when the feed is made. A revoked feed stays, so the list says who had one; a staff member has at most
+    one live feed (making a new one revokes the old: see clinic/services.py)."""
+
+    staff = models.ForeignKey(
+        StaffMember, on_delete=models.CASCADE, related_name="calendar_feeds", verbose_name=_("staff member")
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The language the events are written in: the calendar program that fetches the feed sends none of its
+    # owner's (Google fetches from its own servers), so it is the one the page spoke when the link was made.
+    language = models.CharField(_("language"), max_length=8, default="uz")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last fetched at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_live_calendar_feed_per_staff",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.staff}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

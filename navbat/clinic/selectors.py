@@ -8,6 +8,8 @@ from datetime import date
 from functools import lru_cache
 
 import holidays as holidays_lib
+from django.conf import settings
+from django.db.models import QuerySet
 
 from navbat.clinic.models import (
     Clinic,
@@ -15,6 +17,7 @@ from navbat.clinic.models import (
     PlanIntervalKind,
     ScheduleException,
     ScheduleExceptionKind,
+    Service,
     WorkingPlan,
 )
 from navbat.scheduling import DateException, ExceptionKind, WeeklyPlan, WeeklyRule
@@ -96,3 +99,17 @@ def date_exceptions(
         ).values_list("date", "start", "end")
     ]
     return per_staff, closures
+
+
+# The clinic's urgent services, by code, in order of preference: the patient's "I am in pain" leads to the
+# first his age allows, the desk's emergency button offers them all. settings.NAVBAT_URGENT_SERVICE_CODES
+# replaces the list. A clinic without any of them offers no emergency booking.
+URGENT_SERVICE_CODES = ("pain-relief", "abscess", "urgent", "emergency")
+
+
+def urgent_codes() -> tuple[str, ...]:
+    return tuple(getattr(settings, "NAVBAT_URGENT_SERVICE_CODES", URGENT_SERVICE_CODES))
+
+
+def urgent_services(clinic: Clinic) -> QuerySet[Service]:
+    return Service.objects.filter(clinic=clinic, is_active=True, code__in=urgent_codes()).order_by("code")

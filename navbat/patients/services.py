@@ -27,6 +27,7 @@ from navbat.patients.models import (
     ConsentKind,
     Guardianship,
     IdentifierKind,
+    Language,
     MedicalAlert,
     NationalIdentifier,
     Patient,
@@ -524,3 +525,24 @@ def record_search(*, actor: Actor, shown: int, fields: Iterable[str]) -> None:
         fields=fields,
         note=f"{shown} results",
     )
+
+
+def set_preferred_language(*, patient: Patient, language: str, actor: Actor) -> Patient:
+    """The patient chose a language on the site: his pages (from his next sign-in, on any device) and the
+    clinic's messages to him speak it. A change of his record, so audited like update_patient's."""
+    if language not in Language.values:
+        raise DomainError(PatientErrorCode.INVALID, _("Unknown language."), field="preferred_language")
+    if patient.preferred_language == language:
+        return patient
+    with transaction.atomic():
+        Patient.objects.filter(pk=patient.pk).update(preferred_language=language, updated_at=timezone.now())
+        record(
+            actor,
+            AuditAction.UPDATE,
+            object_type="patient",
+            object_id=patient.pk,
+            patient_id=patient.pk,
+            fields=["preferred_language"],
+        )
+    patient.preferred_language = language
+    return patient

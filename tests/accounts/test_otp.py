@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client, RequestFactory
@@ -640,7 +641,8 @@ def test_a_person_registers_online_and_is_signed_in_unverified(
     )
     assert own_patient(get_user_model().objects.get(pk=client.session["_auth_user_id"])) == patient
     assert str(patient.number) in my_page.content.decode()
-    assert "not yet confirmed" in my_page.content.decode()
+    # His pages speak the language he chose on the form (Uzbek), not the browser's English.
+    assert "hali tasdiqlanmagan" in my_page.content.decode()
     assert AuditEntry.objects.filter(patient_id=patient.pk, action="create", ip_address="127.0.0.1").exists()
 
 
@@ -796,3 +798,35 @@ def test_behind_a_trusted_proxy_the_client_is_the_address_it_saw(settings: Setti
     proxied = client_ip(request)
 
     assert (direct, proxied) == ("10.0.0.2", "203.0.113.7")
+
+
+def test_signing_in_returns_the_patient_to_the_page_that_sent_him(
+    client: Client, send: Callable[..., Any], adult: Patient, outbox: list[Message]
+) -> None:
+    client.get("/me/login/?next=/book/", HTTP_ACCEPT_LANGUAGE="en")
+    send(client, "/me/login/", {"clinic": adult.clinic_id, "phone": "90 123 45 67"})
+    signed_in = send(client, "/me/code/", {"code": code_in(outbox[0])})
+
+    assert (signed_in.status_code, signed_in["Location"]) == (302, "/book/")
+
+
+def test_a_next_page_on_another_site_is_ignored(
+    client: Client, send: Callable[..., Any], adult: Patient, outbox: list[Message]
+) -> None:
+    client.get("/me/login/?next=https://evil.example/steal", HTTP_ACCEPT_LANGUAGE="en")
+    send(client, "/me/login/", {"clinic": adult.clinic_id, "phone": "90 123 45 67"})
+    signed_in = send(client, "/me/code/", {"code": code_in(outbox[0])})
+
+    assert (signed_in.status_code, signed_in["Location"]) == (302, "/me/")
+
+
+def test_a_language_chosen_on_this_device_before_signing_in_becomes_his_preference(
+    client: Client, send: Callable[..., Any], adult: Patient, outbox: list[Message]
+) -> None:
+    client.post("/language/", {"language": "ru", "next": "/me/login/"})
+    send(client, "/me/login/", {"clinic": adult.clinic_id, "phone": "90 123 45 67"})
+    signed_in = send(client, "/me/code/", {"code": code_in(outbox[0])})
+
+    adult.refresh_from_db()
+    assert adult.preferred_language == "ru"
+    assert signed_in.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ru"

@@ -48,9 +48,15 @@ def outbox(settings: Settings) -> Iterator[list[Message]]:
 
 
 def registered(
-    clinic: Clinic, surname: str, name: str, born: date, phone: str = "", guardian: Patient | None = None
+    clinic: Clinic,
+    surname: str,
+    name: str,
+    born: date,
+    phone: str = "",
+    guardian: Patient | None = None,
+    language: str = "uz",
 ) -> Patient:
-    data = PatientData(surname=surname, name=name, birth_date=born, phone=phone)
+    data = PatientData(surname=surname, name=name, birth_date=born, phone=phone, preferred_language=language)
     return register_patient(clinic=clinic, data=data, actor=SYSTEM, guardian=guardian, relation="mother")
 
 
@@ -66,7 +72,10 @@ def code_sent_to(outbox: list[Message], phone: str) -> str:
 def test_a_parent_signs_in_on_his_phone_with_a_code_by_sms_and_sees_his_child(
     page: Page, clinic: Clinic, outbox: list[Message], language: str
 ) -> None:
-    mother = registered(clinic, "Karimova", "Dilnoza", date(1988, 3, 9), phone="+998935550000")
+    # Her record says she prefers the language her browser speaks: her pages speak it once she is in.
+    mother = registered(
+        clinic, "Karimova", "Dilnoza", date(1988, 3, 9), phone="+998935550000", language=language
+    )
     registered(clinic, "Karimov", "Timur", date(2019, 4, 2), guardian=mother)
 
     page.goto("/")
