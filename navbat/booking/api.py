@@ -229,7 +229,8 @@ def _dentist(clinic: Clinic, pk: int | None) -> StaffMember | None:
 def _chair(clinic: Clinic, pk: int | None) -> Chair | None:
     if pk is None:
         return None
-    chair = Chair.objects.filter(pk=pk, department__clinic=clinic).first()
+    # With its department: the booking service checks the chair's clinic through it.
+    chair = Chair.objects.filter(pk=pk, department__clinic=clinic).select_related("department").first()
     if chair is None:
         raise Http404(_("No such chair."))
     return chair

@@ -17,8 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
 
-    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, workers: int, threads: int, **options: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(
             self.style.SUCCESS(f"navbat is serving on http://{host}:{port}/  (Ctrl+C stops it)")
@@ -37,7 +38,7 @@ class Command(BaseCommand):
                 "--workers",
                 str(workers),
                 "--threads",
-                "4",
+                str(threads),
                 "--log-level",
                 "warning",
             ],
