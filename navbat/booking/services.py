@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +34,9 @@ ONLINE_CHANNELS = frozenset({Channel.WEB})
 OVERLAP_CONSTRAINTS = frozenset(
     {"appointment_no_dentist_overlap", "appointment_no_chair_overlap", "appointment_no_patient_overlap"}
 )
+
+# PostgreSQL's SQLSTATE for "deadlock_detected" (psycopg raises errors.DeadlockDetected with it).
+DEADLOCK_DETECTED = "40P01"
 
 SLOT_TAKEN_MESSAGE = _("This time has just been taken. Please choose another time.")
 
@@ -243,6 +246,13 @@ def _slot_taken_on_overlap() -> Iterator[None]:
         yield
     except IntegrityError as error:
         if _violated_constraint(error) in OVERLAP_CONSTRAINTS:
+            raise DomainError(BookingErrorCode.SLOT_TAKEN, SLOT_TAKEN_MESSAGE) from None
+        raise
+    except OperationalError as error:
+        # Writers racing for overlapping times wait on each other's uncommitted rows through the three
+        # exclusion constraints (dentist, chair, patient); when two wait in a circle PostgreSQL aborts one
+        # of them. The survivor holds a conflicting row: for the aborted one the time is taken.
+        if getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED:
             raise DomainError(BookingErrorCode.SLOT_TAKEN, SLOT_TAKEN_MESSAGE) from None
         raise
 

@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, OperationalError, connection, connections
 
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment
@@ -85,4 +85,56 @@ def test_postgresql_refuses_an_overlapping_row_even_past_the_service(small_clini
             starts_at=at(MONDAY, 10, 15),
             ends_at=at(MONDAY, 10, 45),
             **fields,
+        )
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
+
+
+def test_a_writer_postgresql_aborts_in_a_deadlock_is_told_the_time_is_taken(
+    small_clinic: SmallClinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers racing through three exclusion constraints can wait on each other in a circle; PostgreSQL
+    then aborts one of them. That writer lost the race: a 409 slot_taken, not a 500."""
+    c = small_clinic
+
+    def deadlocked(self: Appointment, *args: object, **kwargs: object) -> None:
+        raise OperationalError("deadlock detected") from _Deadlock()
+
+    monkeypatch.setattr(Appointment, "save", deadlocked)
+
+    with pytest.raises(DomainError) as refused:
+        book_appointment(
+            patient=c.patient,
+            service=c.therapy,
+            starts_at=at(MONDAY, 10),
+            dentist=c.first,
+            channel=Channel.WEB,
+            now=NOW,
+        )
+
+    assert refused.value.code == BookingErrorCode.SLOT_TAKEN
+    monkeypatch.undo()
+    assert not Appointment.objects.exists()
+
+
+def test_any_other_operational_error_is_not_disguised_as_a_taken_time(
+    small_clinic: SmallClinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = small_clinic
+
+    def broken(self: Appointment, *args: object, **kwargs: object) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(Appointment, "save", broken)
+
+    with pytest.raises(OperationalError):
+        book_appointment(
+            patient=c.patient,
+            service=c.therapy,
+            starts_at=at(MONDAY, 10),
+            dentist=c.first,
+            channel=Channel.WEB,
+            now=NOW,
         )
