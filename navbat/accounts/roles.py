@@ -41,6 +41,9 @@ PATIENT_DATA = frozenset(
         "patients.complaint",
         "booking.appointment",
         "booking.appointmentevent",
+        "notify.delivery",  # an address and the text of a message about a visit
+        "notify.inboundmessage",
+        "notify.calltask",
     }
 )
 
@@ -53,6 +56,10 @@ NO_GROUP_PERMISSIONS = frozenset(
         "accounts.idempotencyrecord",  # answers kept for retried API requests: only the API reads them
         "booking.slothold",  # a patient's 5-minute hold on a time while he confirms: only booking.holds
         "otp_static.statictoken",
+        "notify.notification",  # the outbox: written by the services, read by the worker
+        "notify.telegramlink",  # made by the patient through the bot's deep link
+        "notify.telegramlinktoken",
+        "notify.pushsubscription",  # made by the patient's browser
         "axes.accessattemptexpiration",
     }
 )
@@ -71,6 +78,16 @@ CLINIC_SETUP = {
     "clinic.clinicclosure": ALL,
     # Revoking a dentist's calendar feed (a lost phone): the admin's action; only the dentist makes one.
     "clinic.calendarfeed": ("view", "change"),
+    # Messages: the wording and the rules. The delivery dashboard shows them counts and reasons, no people.
+    "notify.messagetemplate": ALL,
+    "notify.notifypolicy": EDIT,
+}
+
+# The staff inbox of replies nobody understood, and the list of people to phone.
+MESSAGES_DESK = {
+    "notify.delivery": VIEW,  # what a caller was sent, and whether it arrived
+    "notify.inboundmessage": ("view", "change"),
+    "notify.calltask": ("view", "change"),
 }
 
 # What the front desk and the treatment rooms read of the clinic's set-up to book and to work.
@@ -118,6 +135,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "patients.complaint": EDIT,
         "booking.appointment": EDIT,
         "booking.appointmentevent": VIEW,
+        **MESSAGES_DESK,
     },
     Role.OPERATOR: {
         # Contact data and appointments; no clinical data (access.py tells him only that alerts exist).
@@ -127,6 +145,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "patients.consent": VIEW_ADD,
         "booking.appointment": EDIT,
         "booking.appointmentevent": VIEW,
+        **MESSAGES_DESK,
     },
     Role.DENTIST: {
         **CLINIC_READ,

@@ -50,6 +50,9 @@ class Appointment(models.Model):
         verbose_name=_("created by"),
     )
     notes = models.TextField(_("notes"), blank=True)
+    # The patient said he will come (a reply to a confirmation request, a button, an operator's call).
+    # Cleared when the visit moves: the new time has not been confirmed.
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

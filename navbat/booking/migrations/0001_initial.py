@@ -6,75 +6,224 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinic', '0001_initial'),
-        ('patients', '0001_initial'),
+        ("clinic", "0001_initial"),
+        ("patients", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField(verbose_name='starts at')),
-                ('ends_at', models.DateTimeField(verbose_name='ends at')),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('pending', 'Pending confirmation'), ('booked', 'Booked'), ('arrived', 'Arrived'), ('checked-in', 'Checked in'), ('fulfilled', 'Fulfilled'), ('cancelled', 'Cancelled'), ('noshow', 'No-show'), ('entered-in-error', 'Entered in error'), ('waitlist', 'Waitlist')], default='booked', max_length=20, verbose_name='status')),
-                ('channel', models.CharField(choices=[('web', 'Online'), ('phone', 'Phone (call centre)'), ('reception', 'Reception desk'), ('walk-in', 'Walk-in'), ('emergency', 'Emergency')], max_length=20, verbose_name='channel')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('chair', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.chair', verbose_name='chair')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.clinic', verbose_name='clinic')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('dentist', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.staffmember', verbose_name='dentist')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='patients.patient', verbose_name='patient')),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='clinic.service', verbose_name='service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(verbose_name="starts at")),
+                ("ends_at", models.DateTimeField(verbose_name="ends at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("pending", "Pending confirmation"),
+                            ("booked", "Booked"),
+                            ("arrived", "Arrived"),
+                            ("checked-in", "Checked in"),
+                            ("fulfilled", "Fulfilled"),
+                            ("cancelled", "Cancelled"),
+                            ("noshow", "No-show"),
+                            ("entered-in-error", "Entered in error"),
+                            ("waitlist", "Waitlist"),
+                        ],
+                        default="booked",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("web", "Online"),
+                            ("phone", "Phone (call centre)"),
+                            ("reception", "Reception desk"),
+                            ("walk-in", "Walk-in"),
+                            ("emergency", "Emergency"),
+                        ],
+                        max_length=20,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "chair",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.chair",
+                        verbose_name="chair",
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.clinic",
+                        verbose_name="clinic",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "dentist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.staffmember",
+                        verbose_name="dentist",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="patients.patient",
+                        verbose_name="patient",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="clinic.service",
+                        verbose_name="service",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appointment',
-                'verbose_name_plural': 'appointments',
-                'ordering': ['starts_at'],
+                "verbose_name": "appointment",
+                "verbose_name_plural": "appointments",
+                "ordering": ["starts_at"],
             },
         ),
         migrations.CreateModel(
-            name='AppointmentEvent',
+            name="AppointmentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, verbose_name='time')),
-                ('from_status', models.CharField(blank=True, choices=[('proposed', 'Proposed'), ('pending', 'Pending confirmation'), ('booked', 'Booked'), ('arrived', 'Arrived'), ('checked-in', 'Checked in'), ('fulfilled', 'Fulfilled'), ('cancelled', 'Cancelled'), ('noshow', 'No-show'), ('entered-in-error', 'Entered in error'), ('waitlist', 'Waitlist')], max_length=20, verbose_name='previous status')),
-                ('to_status', models.CharField(choices=[('proposed', 'Proposed'), ('pending', 'Pending confirmation'), ('booked', 'Booked'), ('arrived', 'Arrived'), ('checked-in', 'Checked in'), ('fulfilled', 'Fulfilled'), ('cancelled', 'Cancelled'), ('noshow', 'No-show'), ('entered-in-error', 'Entered in error'), ('waitlist', 'Waitlist')], max_length=20, verbose_name='new status')),
-                ('reason', models.CharField(blank=True, max_length=300, verbose_name='reason')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='changed by')),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='booking.appointment', verbose_name='appointment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, verbose_name="time")),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("pending", "Pending confirmation"),
+                            ("booked", "Booked"),
+                            ("arrived", "Arrived"),
+                            ("checked-in", "Checked in"),
+                            ("fulfilled", "Fulfilled"),
+                            ("cancelled", "Cancelled"),
+                            ("noshow", "No-show"),
+                            ("entered-in-error", "Entered in error"),
+                            ("waitlist", "Waitlist"),
+                        ],
+                        max_length=20,
+                        verbose_name="previous status",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("pending", "Pending confirmation"),
+                            ("booked", "Booked"),
+                            ("arrived", "Arrived"),
+                            ("checked-in", "Checked in"),
+                            ("fulfilled", "Fulfilled"),
+                            ("cancelled", "Cancelled"),
+                            ("noshow", "No-show"),
+                            ("entered-in-error", "Entered in error"),
+                            ("waitlist", "Waitlist"),
+                        ],
+                        max_length=20,
+                        verbose_name="new status",
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300, verbose_name="reason")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="changed by",
+                    ),
+                ),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="booking.appointment",
+                        verbose_name="appointment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appointment event',
-                'verbose_name_plural': 'appointment history',
-                'ordering': ['at', 'pk'],
+                "verbose_name": "appointment event",
+                "verbose_name_plural": "appointment history",
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['dentist', 'starts_at'], name='booking_app_dentist_3c6390_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["dentist", "starts_at"], name="booking_app_dentist_3c6390_idx"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['chair', 'starts_at'], name='booking_app_chair_i_b1c794_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["chair", "starts_at"], name="booking_app_chair_i_b1c794_idx"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['patient', 'starts_at'], name='booking_app_patient_648c3e_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["patient", "starts_at"], name="booking_app_patient_648c3e_idx"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['clinic', 'starts_at'], name='booking_app_clinic__cbd57d_idx'),
+            model_name="appointment",
+            index=models.Index(fields=["clinic", "starts_at"], name="booking_app_clinic__cbd57d_idx"),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='appointment_ends_after_start'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="appointment_ends_after_start",
+            ),
         ),
     ]
