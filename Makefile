@@ -62,6 +62,7 @@ messages: install-dev
 bench: install-dev
 	$(BIN)/python benchmarks/slot_search.py
 	$(BIN)/python benchmarks/patient_search.py
+	$(BIN)/python benchmarks/reminders.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

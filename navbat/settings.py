@@ -241,10 +241,10 @@ LOGGING = {
 
 
 # --- notifications and one-time codes ---
-# Where messages go until the notifications issue brings real channels (a dotted path): ConsoleBackend
-# prints them to the server's terminal (the demo's sign-in codes appear there), FileBackend appends JSON
-# lines to NAVBAT_NOTIFY_FILE, MemoryBackend keeps them in memory for tests.
-NAVBAT_NOTIFY_BACKEND = os.environ.get("NAVBAT_NOTIFY_BACKEND", "navbat.notify.backends.ConsoleBackend")
+# Development and the demo: every message goes to a dev channel instead of its real one (see
+# NAVBAT_CHANNELS below): "console" prints them to the terminal (the demo's sign-in codes appear there),
+# "file" appends JSON lines to NAVBAT_NOTIFY_FILE, "memory" keeps them for tests. Empty: the real channels.
+NAVBAT_NOTIFY_BACKEND = os.environ.get("NAVBAT_NOTIFY_BACKEND", "console")
 NAVBAT_NOTIFY_FILE = VAR_DIR / "outbox" / "messages.jsonl"
 
 # The cache holds the rate-limit counters. With REDIS_URL (production: several web processes behind a
@@ -278,3 +278,77 @@ NAVBAT_OTP_LIMITS = {
 NAVBAT_TRUSTED_PROXIES = int(os.environ.get("NAVBAT_TRUSTED_PROXIES", "0"))
 # Patients sign in and register themselves online from this age; children are reached through a guardian.
 NAVBAT_ADULT_AGE = 18
+
+# --- Telegram bot and web push (issue 5, N3) ---
+# The bot: without NAVBAT_TELEGRAM_TOKEN Telegram is off (the patient page offers no Telegram link and the
+# channel fails over to the next one). Updates come by webhook (POST /notify/telegram/<secret>/, registered by
+# `navbat telegram --set-webhook URL`; needs NAVBAT_TELEGRAM_WEBHOOK_SECRET) or by `navbat telegram` polling.
+NAVBAT_TELEGRAM = {
+    "TOKEN": os.environ.get("NAVBAT_TELEGRAM_TOKEN", ""),
+    "BOT_NAME": os.environ.get("NAVBAT_TELEGRAM_BOT_NAME", ""),
+    "API_URL": os.environ.get("NAVBAT_TELEGRAM_API_URL", "https://api.telegram.org"),
+    "WEBHOOK_SECRET": os.environ.get("NAVBAT_TELEGRAM_WEBHOOK_SECRET", ""),
+}
+# Web push (VAPID). Without NAVBAT_VAPID_PRIVATE_KEY a key pair is generated once into var/vapid_private_key
+# (like the secret key above); production sets the private key (base64url, raw or DER) and the contact.
+NAVBAT_WEB_PUSH = {
+    "PRIVATE_KEY": os.environ.get("NAVBAT_VAPID_PRIVATE_KEY", ""),
+    "KEY_FILE": VAR_DIR / "vapid_private_key",
+    "SUBJECT": os.environ.get("NAVBAT_VAPID_SUBJECT", "mailto:admin@navbat.invalid"),
+    "TTL_SECONDS": int(os.environ.get("NAVBAT_WEB_PUSH_TTL", str(24 * 3600))),
+}
+
+# --- SMS gateways and e-mail (notify/channels/sms.py, channels/email.py, webhooks.py) ---
+# BACKEND: "generic" (JSON + bearer TOKEN to URL), "eskiz" (Eskiz.uz: EMAIL, PASSWORD, FROM = sender name
+# or short number) or "smsru" (SMS.ru: API_ID, FROM, TEST=1 sends nothing and costs nothing). Gateways post
+# delivery reports to PUBLIC_URL/notify/hooks/sms/<backend>/report/?token=WEBHOOK_TOKEN (SMS.ru: set that
+# address once in its account); without WEBHOOK_TOKEN every report is refused.
+NAVBAT_SMS = {
+    "BACKEND": os.environ.get("NAVBAT_SMS_BACKEND", ""),
+    "URL": os.environ.get("NAVBAT_SMS_URL", ""),
+    "TOKEN": os.environ.get("NAVBAT_SMS_TOKEN", ""),
+    "EMAIL": os.environ.get("NAVBAT_SMS_EMAIL", ""),
+    "PASSWORD": os.environ.get("NAVBAT_SMS_PASSWORD", ""),
+    "API_ID": os.environ.get("NAVBAT_SMS_API_ID", ""),
+    "FROM": os.environ.get("NAVBAT_SMS_FROM", ""),
+    "TEST": _env_flag("NAVBAT_SMS_TEST", False),
+    "PARTNER_ID": os.environ.get("NAVBAT_SMS_PARTNER_ID", ""),
+    "TIMEOUT": float(os.environ.get("NAVBAT_SMS_TIMEOUT", "10")),
+    "MAX_SEGMENTS": int(os.environ.get("NAVBAT_SMS_MAX_SEGMENTS", "6")),
+    "WEBHOOK_TOKEN": os.environ.get("NAVBAT_SMS_WEBHOOK_TOKEN", ""),
+    "PUBLIC_URL": os.environ.get("NAVBAT_SMS_PUBLIC_URL", os.environ.get("NAVBAT_PUBLIC_URL", "")),
+}
+# E-mail: SMTP in production (NAVBAT_EMAIL_HOST …); the console without a host, for the demo.
+EMAIL_BACKEND = os.environ.get(
+    "NAVBAT_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("NAVBAT_EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("NAVBAT_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("NAVBAT_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("NAVBAT_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("NAVBAT_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_flag("NAVBAT_EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = _env_flag("NAVBAT_EMAIL_USE_SSL", EMAIL_PORT == 465)
+EMAIL_TIMEOUT = int(os.environ.get("NAVBAT_EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("NAVBAT_EMAIL_FROM", "navbat <noreply@navbat.invalid>")
+
+# --- the notification outbox and its worker (issue 5, N1: notify/services.py, dispatch.py, tasks.py) ---
+# Links in messages (view, cancel, …) start with this address: where patients reach navbat.
+NAVBAT_PUBLIC_URL = os.environ.get("NAVBAT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The channel of each name. NAVBAT_NOTIFY_BACKEND (above) overrides them all but "call" when it is set —
+# the demo and development default, so nothing leaves the machine; production sets it empty.
+NAVBAT_CHANNELS = {
+    "sms": "navbat.notify.channels.sms.SmsChannel",
+    "email": "navbat.notify.channels.email.EmailChannel",
+    "telegram": "navbat.notify.channels.telegram.TelegramChannel",
+    "push": "navbat.notify.channels.push.PushChannel",
+    "call": "navbat.notify.channels.call.CallChannel",
+}
+# A worker's claim on a delivery lasts this long; a worker killed mid-send leaves it to be claimed again
+# (and sent again with the same idempotency key, which the gateway recognises) once it runs out.
+NAVBAT_NOTIFY_LEASE_SECONDS = int(os.environ.get("NAVBAT_NOTIFY_LEASE_SECONDS", "120"))
+# Each run of the worker's task enqueues its successor this many seconds ahead first: the chain of runs
+# survives a killed worker, and the outbox is looked at at least this often.
+NAVBAT_NOTIFY_HEARTBEAT_SECONDS = int(os.environ.get("NAVBAT_NOTIFY_HEARTBEAT_SECONDS", "30"))

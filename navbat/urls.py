@@ -30,6 +30,13 @@ urlpatterns = [
     path("desk/", include("navbat.booking.desk_urls")),
     # ---- calendars ----
     path("calendar/", include("navbat.clinic.urls")),
+    # ---- staff pages of messages ----
+    path("messages/", include("navbat.notify.staff_urls")),
+    # ---- SMS gateways' delivery reports and incoming SMS ----
+    path("notify/hooks/", include("navbat.notify.webhook_urls")),
+    # ---- Telegram bot (webhook, linking) and web push (/sw.js, subscriptions) ----
+    path("notify/telegram/", include("navbat.notify.telegram_urls")),
+    path("", include("navbat.notify.push_urls")),
     path("language/", switch_language, name="language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -39,6 +39,7 @@ from navbat.booking.models import Appointment, SlotHold
 from navbat.booking.statuses import Channel, Status
 from navbat.clinic.models import Clinic, Network, StaffMember
 from navbat.clinic.services import create_calendar_feed, revoke_calendar_feed
+from navbat.notify.models import CallTask, Delivery, InboundMessage, Notification
 from navbat.patients.models import Guardianship, MedicalAlert, Patient
 from tests import factories
 from tests.accounts.helpers import authenticator, sign_in_verified
@@ -407,6 +408,59 @@ FAMILY_WITHOUT_PERSON = expect({PATIENT}, allowed=Outcome(400), anonymous=PATIEN
 ANYONE_WITH_THE_LINK = expect(EVERYONE, anonymous=OK)
 
 
+# --- Staff pages of messages (console:calls, messages:*) ---
+
+
+def _world_delivery(world: World, status: str) -> Delivery:
+    """A reminder about the world's appointment, sent by phone call."""
+    appointment = Appointment.objects.get(patient=world.patient, status=Status.BOOKED)
+    number = Notification.objects.count() + 1
+    notification = Notification.objects.create(
+        clinic=world.clinic,
+        kind="reminder",
+        key=f"matrix:reminder:{number}",
+        appointment=appointment,
+        patient=world.patient,
+        due_at=timezone.now(),
+    )
+    return Delivery.objects.create(
+        notification=notification,
+        recipient=world.patient,
+        channel="call",
+        address=str(world.patient.phone),
+        language="uz",
+        idempotency_key=f"matrix:reminder:{number}:call",
+        status=status,
+        next_attempt_at=timezone.now(),
+    )
+
+
+def a_call_to_make(world: World, user: User | None) -> int:
+    delivery = _world_delivery(world, "sent")
+    return CallTask.objects.create(delivery=delivery, clinic=world.clinic, call_after=timezone.now()).pk
+
+
+def a_reply(world: World, user: User | None) -> int:
+    return InboundMessage.objects.create(
+        clinic=world.clinic, channel="sms", sender=str(world.patient.phone), patient=world.patient, text="?"
+    ).pk
+
+
+def a_sent_delivery(world: World, user: User | None) -> int:
+    return _world_delivery(world, "sent").pk
+
+
+def _word(value: str) -> Callable[[World, User | None], str]:
+    return lambda world, user: value
+
+
+REMINDER_SMS_RU = {"kind": _word("reminder"), "channel": _word("sms"), "language": _word("ru")}
+# Who phones patients and reads their replies: operators and registrars. Who words the messages and watches
+# their delivery (counts, no people): administrators and managers; sending a failed one again: administrators.
+MESSAGE_DESK = frozenset({OPERATOR, REGISTRAR})
+MESSAGE_SETUP = frozenset({ADMINISTRATOR, MANAGER})
+
+
 RULES: Mapping[str, tuple[Case, ...]] = {
     # The home page: a welcome for visitors and patients, the day board for staff.
     "home": (Case("", expect(EVERYONE, anonymous=OK)),),
@@ -762,6 +816,114 @@ RULES: Mapping[str, tuple[Case, ...]] = {
             data={"language": "ru", "next": "/"},
         ),
     ),
+    # ---- staff pages of messages (console:calls, messages:*) ----
+    # The role is checked first (403), then the call, reply or delivery among the clinic's (404); an empty
+    # form is bad input (400) for who gets that far.
+    "console:calls": (Case("", expect(MESSAGE_DESK)),),
+    "console:call_outcome": (
+        Case(
+            "no outcome, a call of the clinic",
+            expect(MESSAGE_DESK, allowed=Outcome(400)),
+            {"pk": a_call_to_make},
+            "post",
+        ),
+    ),
+    "messages:home": (
+        Case(
+            "",
+            expect(
+                MESSAGE_DESK | MESSAGE_SETUP,
+                allowed=redirect("messages:inbox"),
+                administrator=redirect("messages:deliveries"),
+                manager=redirect("messages:deliveries"),
+            ),
+        ),
+    ),
+    "messages:inbox": (Case("", expect(MESSAGE_DESK)),),
+    "messages:reply": (
+        Case(
+            "no step, a reply to the clinic",
+            expect(MESSAGE_DESK, allowed=Outcome(400)),
+            {"pk": a_reply},
+            "post",
+        ),
+    ),
+    "messages:templates": (Case("", expect(MESSAGE_SETUP)),),
+    "messages:template_edit": (Case("reminder by SMS in Russian", expect(MESSAGE_SETUP), REMINDER_SMS_RU),),
+    "messages:template_preview": (
+        Case("no message named", expect(MESSAGE_SETUP, allowed=Outcome(400)), method="post"),
+    ),
+    "messages:template_reset": (
+        Case(
+            "reminder by SMS in Russian",
+            expect(MESSAGE_SETUP, allowed=redirect("messages:template_edit")),
+            REMINDER_SMS_RU,
+            "post",
+        ),
+    ),
+    "messages:deliveries": (Case("", expect(MESSAGE_SETUP)),),
+    # Only a failed delivery is sent again: the administrator gets as far as that refusal (409).
+    "messages:resend": (
+        Case(
+            "a delivery that did not fail",
+            expect({ADMINISTRATOR}, allowed=Outcome(409)),
+            {"pk": a_sent_delivery},
+            "post",
+        ),
+    ),
+}
+
+
+def a_gateway(world: World, user: User | None) -> str:
+    return "generic"
+
+
+# SMS gateways call these with a shared secret, never as a signed-in user: without it everyone gets 403.
+RULES = {
+    **RULES,
+    "notify_hooks:sms-report": (
+        Case("no secret", expect(anonymous=FORBIDDEN), {"provider": a_gateway}, "post"),
+    ),
+    "notify_hooks:sms-inbound": (
+        Case("no secret", expect(anonymous=FORBIDDEN), {"provider": a_gateway}, "post"),
+    ),
+}
+
+
+def a_webhook_secret(world: World, user: User | None) -> str:
+    return "not-the-secret"
+
+
+# Telegram and web push (N3). The bot's webhook exists only with a token and a secret (the matrix runs
+# without: 404 for everyone). A patient's deep link needs the bot (404 without); the service worker is
+# public; a patient's subscription without a body is bad input (400, JSON), anybody else's is 403.
+RULES = {
+    **RULES,
+    "telegram:webhook": (
+        Case(
+            "Telegram off",
+            expect(others=NOT_FOUND, anonymous=NOT_FOUND),
+            {"secret": a_webhook_secret},
+            "post",
+        ),
+    ),
+    "telegram:link": (
+        Case("Telegram off", expect({PATIENT}, allowed=NOT_FOUND, anonymous=PATIENT_LOGIN), method="post"),
+    ),
+    "telegram:unlink": (
+        Case(
+            "",
+            expect({PATIENT}, allowed=redirect("book:mine"), anonymous=PATIENT_LOGIN),
+            method="post",
+        ),
+    ),
+    "push:service_worker": (Case("", expect(EVERYONE, anonymous=OK)),),
+    **{
+        f"push:{name}": (
+            Case("no body", expect({PATIENT}, allowed=Outcome(400), anonymous=FORBIDDEN), method="post"),
+        )
+        for name in ("subscribe", "unsubscribe")
+    },
 }
 
 # URLs the matrix does not try, and why.

@@ -453,3 +453,36 @@ def calendar_appointments(member: StaffMember) -> QuerySet[Appointment]:
             dentist__role=StaffRole.DENTIST,
         )
     return Appointment.objects.none()
+
+
+# Messages: call tasks, the inbox of replies, templates, the delivery dashboard (console:calls, messages:*)
+
+# Who phones patients and reads their replies: the people who answer the phone and stand at the desk.
+MESSAGE_DESK_ROLES = frozenset({Role.OPERATOR, Role.REGISTRAR})
+# Who words the messages and watches their delivery: they see counts and reasons, never a patient.
+MESSAGE_SETUP_ROLES = frozenset({Role.ADMINISTRATOR, Role.MANAGER})
+
+
+def can_make_calls(user: AnyUser) -> bool:
+    """The list of patients to phone (reminders, confirmations), and recording what came of each call."""
+    return role_of(user) in MESSAGE_DESK_ROLES and clinic_of(user) is not None
+
+
+def can_read_inbox(user: AnyUser) -> bool:
+    """Patients' replies nobody understood: read them, mark them handled, confirm or cancel the visit."""
+    return role_of(user) in MESSAGE_DESK_ROLES and clinic_of(user) is not None
+
+
+def can_edit_templates(user: AnyUser) -> bool:
+    """The wording of the clinic's messages (previewed on made-up data, never a patient's)."""
+    return role_of(user) in MESSAGE_SETUP_ROLES and clinic_of(user) is not None
+
+
+def can_view_deliveries(user: AnyUser) -> bool:
+    """The delivery dashboard: counts per channel and day, failures and their reasons; no people."""
+    return role_of(user) in MESSAGE_SETUP_ROLES and clinic_of(user) is not None
+
+
+def can_resend(user: AnyUser) -> bool:
+    """Sending a failed message again: the administrator, who answers for what the clinic sends."""
+    return role_of(user) == Role.ADMINISTRATOR and clinic_of(user) is not None

@@ -6,11 +6,15 @@ from django.http import HttpRequest
 
 from navbat.accounts.access import (
     Role,
+    can_edit_templates,
     can_import,
+    can_make_calls,
     can_open_my_day,
+    can_read_inbox,
     can_use_calendar_feed,
     can_use_console,
     can_use_registry,
+    can_view_deliveries,
     role_of,
 )
 
@@ -31,4 +35,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "nav_my_day": can_open_my_day(request.user),
         # ---- calendar flag ----
         "nav_calendar": can_use_calendar_feed(request.user),
+        # ---- messages flags ----
+        "nav_calls": can_make_calls(request.user),
+        "nav_inbox": can_read_inbox(request.user),
+        "nav_message_setup": can_view_deliveries(request.user) or can_edit_templates(request.user),
     }

@@ -39,7 +39,7 @@ from navbat.accounts.models import AuditAction, OneTimeCode, OtpPurpose
 from navbat.accounts.services import assign_role
 from navbat.clinic.models import Clinic
 from navbat.errors import DomainError
-from navbat.notify.services import send_message
+from navbat.notify.services import record_otp
 from navbat.patients.errors import PatientErrorCode
 from navbat.patients.models import Patient
 from navbat.patients.selectors import registry
@@ -134,9 +134,15 @@ def request_code(
             requested_from=ip or None,
         )
         if deliver:
-            text = code_message(code, language=language or settings.LANGUAGE_CODE)
-            transaction.on_commit(
-                lambda: send_message(channel="sms", to=e164, text=text, idempotency_key=f"otp:{challenge_id}")
+            # Through the outbox, sent at once after the commit (and retried by the worker if the gateway
+            # fails); the text with the code is kept only in the delivery.
+            language = language or settings.LANGUAGE_CODE
+            record_otp(
+                clinic=clinic,
+                phone=e164,
+                text=code_message(code, language=language),
+                key=f"otp:{challenge_id}",
+                language=language,
             )
     return OtpChallenge(
         id=challenge_id, purpose=purpose, phone=e164, clinic_id=clinic.pk, expires_at=row.expires_at

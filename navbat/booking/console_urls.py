@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from navbat.booking import console_views as views
+from navbat.notify import staff_views as messages_views
 
 app_name = "console"
 
@@ -15,4 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("callers/<int:pk>/book/", views.book, name="book"),
     path("visits/<int:pk>/move/", views.move, name="move"),
     path("visits/<int:pk>/cancel/", views.cancel, name="cancel"),
+    # ---- calls to make (notify.staff_views) ----
+    path("calls/", messages_views.calls, name="calls"),
+    path("calls/<int:pk>/", messages_views.call_outcome, name="call_outcome"),
 ]

@@ -23,6 +23,7 @@ from navbat.booking.selectors import load_availability, slot_request
 from navbat.booking.statuses import ACTIVE_STATUSES, Channel, Status, can_transition
 from navbat.clinic.models import Chair, Funding, Service, StaffMember
 from navbat.errors import DomainError
+from navbat.notify import services as notify
 from navbat.patients.models import Patient
 from navbat.patients.selectors import registry_clinics
 from navbat.scheduling import Slot, check_slot
@@ -52,8 +53,11 @@ def book_appointment(
     created_by: User | None = None,
     notes: str = "",
     now: datetime | None = None,
+    notify_patient: bool = True,
 ) -> Appointment:
     """Book `service` for `patient` at `starts_at` with the dentist and chair given, or the first that fit.
+    The "booked" message, the reminders and the confirmation request are recorded in the same transaction
+    (`notify_patient=False`: the caller records its own, as moving does).
 
     Raises DomainError: slot_taken when someone else holds the time, slot_unavailable when nobody works then.
     """
@@ -94,6 +98,8 @@ def book_appointment(
             to_status=Status.BOOKED,
             reason=str(Channel(channel).label),
         )
+        if notify_patient:
+            notify.appointment_booked(appointment, now=now)
     return appointment
 
 
@@ -128,8 +134,10 @@ def change_status(
         AppointmentEvent.objects.create(
             appointment=current, actor=actor, from_status=current.status, to_status=to, reason=reason
         )
+        previous = current.status
         current.status = to
         current.save(update_fields=["status", "updated_at"])
+        notify.appointment_status_changed(current, previous=previous)
     appointment.status = current.status
     return current
 
@@ -310,7 +318,9 @@ def reschedule_appointment(
             created_by=actor,
             notes=current.notes,
             now=now,
+            notify_patient=False,
         )
+        notify.appointment_moved(current, moved, now=now)
         note = f": {reason.strip()}" if reason.strip() else ""
         AppointmentEvent.objects.create(
             appointment=current,
@@ -521,3 +531,40 @@ def record_board_view(*, actor: Actor, patient_ids: Iterable[int], fields: Itera
         )
         for patient_id in sorted(set(patient_ids))
     )
+
+
+# Confirmation (issue 5 §4): the patient answers a reminder or a confirmation request -----------------------
+
+CONFIRMABLE_STATUSES = RESCHEDULABLE_STATUSES
+
+
+def confirm_appointment(
+    *, appointment: Appointment, via: str, actor: User | None = None, now: datetime | None = None
+) -> Appointment:
+    """The patient said he will come (an SMS "1", a Telegram button, an operator's call): set confirmed_at.
+
+    Idempotent: confirming a confirmed appointment changes nothing and writes no second history row.
+    `via` names how ("sms", "telegram", "call") and goes into the history. The status stays as it is.
+    Raises DomainError invalid_transition for an appointment that is no longer pending or booked."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if current.status not in CONFIRMABLE_STATUSES:
+            raise DomainError(
+                BookingErrorCode.INVALID_TRANSITION,
+                _("An appointment that is “%(current)s” cannot be confirmed.")
+                % {"current": Status(current.status).label},
+                current=current.status,
+            )
+        if current.confirmed_at is None:
+            current.confirmed_at = now
+            current.save(update_fields=["confirmed_at", "updated_at"])
+            AppointmentEvent.objects.create(
+                appointment=current,
+                actor=actor,
+                from_status=current.status,
+                to_status=current.status,
+                reason=(str(_("Confirmed by the patient (%(via)s)")) % {"via": via})[:REASON_LENGTH],
+            )
+    appointment.confirmed_at = current.confirmed_at
+    return current

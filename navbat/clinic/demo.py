@@ -37,10 +37,14 @@ from navbat.clinic.models import (
     StaffRole,
     WorkingPlan,
 )
-from navbat.patients.models import Guardianship, Patient, PatientCounter, Sex
+from navbat.notify.services import plan_appointment_messages, policies_read_once
+from navbat.patients.models import Consent, ConsentKind, Guardianship, Patient, PatientCounter, Sex
 from navbat.patients.services import patient_number, refresh_search_keys
 
 DEMO_PASSWORD = "navbat-demo"
+DEMO_CONSENT_VERSION = "demo-1"
+# What share of the demo's adults agreed to messages of each kind.
+DEMO_CONSENT_SHARES = ((ConsentKind.SMS, 0.8), (ConsentKind.MESSENGER, 0.3), (ConsentKind.EMAIL, 0.2))
 
 SPECIALTIES = [  # code, uz, ru, en
     ("therapist", "Stomatolog-terapevt", "Стоматолог-терапевт", "Therapeutic dentist"),
@@ -800,6 +804,11 @@ class _Builder:
                         )
                     )
             AppointmentEvent.objects.bulk_create(events, batch_size=2000)
+            # The reminders and confirmation requests of the visits ahead, as booking them would have planned.
+            with policies_read_once():
+                for row in rows:
+                    if row.status == Status.BOOKED and row.starts_at > now:
+                        plan_appointment_messages(row, now=now)
 
     def appointment(
         self,
@@ -862,6 +871,14 @@ class _Builder:
             if not child.phone and adults
         ]
         Guardianship.objects.bulk_create(links, batch_size=2000)
+        # Most adults agreed to SMS reminders at registration; some to messengers and e-mail too.
+        consents = [
+            Consent(patient=adult, kind=kind, granted=True, text_version=DEMO_CONSENT_VERSION)
+            for adult in adults
+            for kind, share in DEMO_CONSENT_SHARES
+            if self.rng.random() < share
+        ]
+        Consent.objects.bulk_create(consents, batch_size=2000)
         return created
 
 

@@ -177,9 +177,14 @@ class MessageTemplate(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["clinic", "kind", "channel", "language"],
+                condition=models.Q(clinic__isnull=False),
                 name="template_unique_per_clinic",
-                nulls_distinct=False,
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "channel", "language"],
+                condition=models.Q(clinic__isnull=True),
+                name="template_unique_for_every_clinic",
+            ),
         ]
 
     def __str__(self) -> str:
