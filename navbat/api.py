@@ -25,6 +25,7 @@ from ninja.parser import Parser
 from pydantic import AfterValidator, ConfigDict
 
 from navbat.accounts.api_auth import CsrfFailed, NoRole, SessionAuth, TokenAuth
+from navbat.accounts.ratelimits import RateLimitCode
 from navbat.booking.errors import BookingErrorCode
 from navbat.errors import DomainError
 from navbat.patients.errors import PatientErrorCode
@@ -96,6 +97,7 @@ CONFLICT_CODES: frozenset[StrEnum] = frozenset(
 STATUS_OF_CODE: Mapping[StrEnum, int] = {
     ApiErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     **dict.fromkeys(CONFLICT_CODES, 409),
+    RateLimitCode.RATE_LIMITED: 429,
 }
 
 MESSAGES = {
@@ -218,7 +220,10 @@ def _json_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
     status, body = domain_error_answer(error)
-    return answer(request, status, body)
+    response = answer(request, status, body)
+    if status == 429 and "retry_after" in error.details:
+        response["Retry-After"] = str(error.details["retry_after"])
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
-# Short names for the commands clinic staff and operators use most.
-ALIASES = {"worker": "db_worker"}
+# Short names for the commands clinic staff and operators use most (`worker` is navbat's own command).
+ALIASES: dict[str, str] = {}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -273,6 +273,14 @@ NAVBAT_OTP_LIMITS = {
     "ip_per_hour": int(os.environ.get("NAVBAT_OTP_IP_PER_HOUR", "20")),
     "ip_per_day": int(os.environ.get("NAVBAT_OTP_IP_PER_DAY", "100")),
 }
+# Searches for free times (accounts.ratelimits), per 15 minutes: per address and per phone for patients, per
+# account for staff (a call centre shares one address and searches all day).
+NAVBAT_SEARCH_LIMITS = {
+    "period_seconds": 15 * 60,
+    "ip": int(os.environ.get("NAVBAT_SEARCH_IP_PER_15MIN", "20")),
+    "phone": int(os.environ.get("NAVBAT_SEARCH_PHONE_PER_15MIN", "20")),
+    "staff": int(os.environ.get("NAVBAT_SEARCH_STAFF_PER_15MIN", "600")),
+}
 # How many reverse proxies in front of navbat append to X-Forwarded-For; 0: clients connect directly and
 # REMOTE_ADDR is theirs. Behind one proxy set 1, or every patient shares the proxy's address and its limit.
 NAVBAT_TRUSTED_PROXIES = int(os.environ.get("NAVBAT_TRUSTED_PROXIES", "0"))

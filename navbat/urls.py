@@ -5,8 +5,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from navbat.accounts import suspicious_views
 from navbat.accounts.language import switch_language
 from navbat.api import api
+from navbat.booking import overtime_views
 from navbat.booking import views as booking_views
 
 admin.site.site_header = _("navbat administration")
@@ -28,6 +30,8 @@ urlpatterns = [
     path("console/", include("navbat.booking.console_urls")),
     # ---- reception desk and dentist's day ----
     path("desk/", include("navbat.booking.desk_urls")),
+    # ---- waitlist: offers by link, the operators' list ----
+    path("waitlist/", include("navbat.booking.waitlist_urls")),
     # ---- calendars ----
     path("calendar/", include("navbat.clinic.urls")),
     # ---- staff pages of messages ----
@@ -37,6 +41,9 @@ urlpatterns = [
     # ---- Telegram bot (webhook, linking) and web push (/sw.js, subscriptions) ----
     path("notify/telegram/", include("navbat.notify.telegram_urls")),
     path("", include("navbat.notify.push_urls")),
+    # ---- reports for managers ----
+    path("reports/suspicious/", suspicious_views.report, name="suspicious_report"),
+    path("reports/overtime/", overtime_views.report, name="overtime_report"),
     path("language/", switch_language, name="language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -745,6 +745,7 @@ RULES: Mapping[str, tuple[Case, ...]] = {
     "desk:find_patient": (Case("", expect(EDITORS)),),
     "desk:walk_in": (Case("empty form", expect(EDITORS, allowed=Outcome(400)), method="post"),),
     "desk:emergency": (Case("empty form", expect(EDITORS, allowed=Outcome(400)), method="post"),),
+    "desk:overbook": (Case("empty form", expect(EDITORS, allowed=Outcome(400)), method="post"),),
     "desk:move": (
         Case(
             "of a patient of the clinic, no time given",
@@ -759,6 +760,7 @@ RULES: Mapping[str, tuple[Case, ...]] = {
             expect(EDITORS, allowed=redirect("desk:board")),
             {"pk": the_appointment},
             "post",
+            data={"identity": "birth_date"},
         ),
     ),
     "desk:noshow": (
@@ -926,6 +928,47 @@ RULES = {
     },
 }
 
+# --- The waitlist (waitlist:*) ----------------------------------------------------------------------------
+
+
+def no_such_offer(world: World, user: User | None) -> str:
+    return "no-such-offer"
+
+
+def the_patient(world: World, user: User | None) -> int:
+    return world.patient.pk
+
+
+RULES = {
+    **RULES,
+    # The offer's link works without signing in; an unknown one is 404 for everybody.
+    "waitlist:offer": (
+        Case("unknown link", expect(others=NOT_FOUND, anonymous=NOT_FOUND), {"token": no_such_offer}),
+    ),
+    "waitlist:offers": (Case("", expect(FRONT_DESK)),),
+    "waitlist:join": (Case("", FAMILY),),
+    "waitlist:join_for": (Case("a patient of the clinic", expect(FRONT_DESK), {"patient": the_patient}),),
+    "waitlist:earlier": (
+        Case("of the signed-in patient's child", FAMILY, {"pk": childs_appointment}, "post"),
+        Case(
+            "of a patient of the clinic",
+            expect(others=FORBIDDEN, anonymous=PATIENT_LOGIN, patient=NOT_FOUND),
+            {"pk": the_appointment},
+            "post",
+        ),
+    ),
+}
+
 # URLs the matrix does not try, and why.
 SKIPPED_NAMESPACES = {"admin": "Django's admin: its own permission checks (roles.py gives the permissions)"}
 SKIPPED_NAMES = {"set_language": "Django's language switch (i18n/): no data, every visitor may use it"}
+
+# --- Reports for managers ---------------------------------------------------------------------------------
+
+RULES = {
+    **RULES,
+    # Pseudonymous evidence only (accounts.suspicious): the manager and the administrator.
+    "suspicious_report": (Case("", expect({ADMINISTRATOR, MANAGER})),),
+    # Extra visits and overtime per dentist and day (booking.overbooking): counts only, no patients.
+    "overtime_report": (Case("", expect({ADMINISTRATOR, MANAGER})),),
+}

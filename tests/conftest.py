@@ -60,3 +60,13 @@ def _audit_log_append_only(request: pytest.FixtureRequest) -> Iterator[None]:
 def admin_client(client: Client, admin_user: User) -> Client:
     """A superuser past the second factor, which administrators must use."""
     return sign_in_verified(client, admin_user)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Rate-limit counters (accounts.ratelimits, accounts.otp) live in the local-memory cache: each test
+    starts with none, so that a long run's searches do not add up to a 429 in an unrelated test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -486,3 +486,14 @@ def can_view_deliveries(user: AnyUser) -> bool:
 def can_resend(user: AnyUser) -> bool:
     """Sending a failed message again: the administrator, who answers for what the clinic sends."""
     return role_of(user) == Role.ADMINISTRATOR and clinic_of(user) is not None
+
+
+def can_view_suspicious_activity(user: AnyUser) -> bool:
+    """The suspicious-activity report (accounts.suspicious): pseudonymous evidence only, no patient data."""
+    return role_of(user) in (Role.ADMINISTRATOR, Role.MANAGER) and clinic_of(user) is not None
+
+
+def can_view_overtime_report(user: AnyUser) -> bool:
+    """The overbooking overtime report (booking.overbooking): counts and minutes per dentist and day, no
+    patients."""
+    return role_of(user) in (Role.ADMINISTRATOR, Role.MANAGER) and clinic_of(user) is not None

@@ -15,6 +15,8 @@ from navbat.accounts.access import (
     can_use_console,
     can_use_registry,
     can_view_deliveries,
+    can_view_overtime_report,
+    can_view_suspicious_activity,
     role_of,
 )
 
@@ -31,6 +33,9 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "nav_patient": role == Role.PATIENT,
         # ---- console flag ----
         "nav_console": can_use_console(request.user),
+        "nav_waitlist": can_use_console(request.user),
+        "nav_suspicious": can_view_suspicious_activity(request.user),
+        "nav_overtime": can_view_overtime_report(request.user),
         # ---- desk flags ----
         "nav_my_day": can_open_my_day(request.user),
         # ---- calendar flag ----

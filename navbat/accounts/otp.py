@@ -14,7 +14,6 @@ Sign-in and self-registration build on a verified phone (`VerifiedPhone`, return
 
 from __future__ import annotations
 
-import contextlib
 import math
 import secrets
 import uuid
@@ -26,13 +25,13 @@ from enum import StrEnum
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from navbat.accounts import ratelimits
 from navbat.accounts.access import Role
 from navbat.accounts.audit import Actor, record
 from navbat.accounts.models import AuditAction, OneTimeCode, OtpPurpose
@@ -262,24 +261,16 @@ def _hash(challenge_id: uuid.UUID, code: str) -> str:
 # Rate limits --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Limit:
-    scope: str  # "phone" or "ip"
-    subject: str
-    period: int  # seconds
-    most: int
-
-
-def _limits(phone: str, ip: str | None) -> list[_Limit]:
+def _limits(phone: str, ip: str | None) -> list[ratelimits.Limit]:
     configured: Mapping[str, int] = settings.NAVBAT_OTP_LIMITS
     limits = [
-        _Limit("phone", phone, HOUR, configured["phone_per_hour"]),
-        _Limit("phone", phone, DAY, configured["phone_per_day"]),
+        ratelimits.Limit("phone", phone, HOUR, configured["phone_per_hour"]),
+        ratelimits.Limit("phone", phone, DAY, configured["phone_per_day"]),
     ]
     if ip:
         limits += [
-            _Limit("ip", ip, HOUR, configured["ip_per_hour"]),
-            _Limit("ip", ip, DAY, configured["ip_per_day"]),
+            ratelimits.Limit("ip", ip, HOUR, configured["ip_per_hour"]),
+            ratelimits.Limit("ip", ip, DAY, configured["ip_per_day"]),
         ]
     return limits
 
@@ -287,31 +278,14 @@ def _limits(phone: str, ip: str | None) -> list[_Limit]:
 def _take_rate_limits(*, phone: str, ip: str | None, now: datetime) -> None:
     """Count this request against every limit; if one is over, take the request back and refuse.
 
-    Fixed windows (hours and UTC days on the clock): one atomic increment per counter on Redis, no
-    read-modify-write race. `retry_after` is when the last exceeded window ends."""
-    stamp = now.timestamp()
-    counted: list[str] = []
-    waits: list[int] = []
-    for limit in _limits(phone, ip):
-        window = int(stamp // limit.period)
-        key = f"otp:{limit.scope}:{limit.period}:{_pseudonym(limit.subject)}:{window}"
-        cache.add(key, 0, timeout=limit.period)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=limit.period)
-            count = 1
-        counted.append(key)
-        if count > limit.most:
-            waits.append(math.ceil((window + 1) * limit.period - stamp))
-    if not waits:
-        return
-    for key in counted:
-        with contextlib.suppress(ValueError):  # gone already: nothing to take back
-            cache.decr(key)
-    retry_after = max(1, *waits)
+    Fixed windows (hours and UTC days on the clock) in the cache, counted by accounts.ratelimits.
+    `retry_after` is when the last exceeded window ends."""
+    ratelimits.take(action="otp", limits=_limits(phone, ip), now=now, refusal=_too_many_codes)
+
+
+def _too_many_codes(retry_after: int) -> DomainError:
     minutes = math.ceil(retry_after / 60)
-    raise DomainError(
+    return DomainError(
         OtpErrorCode.RATE_LIMITED,
         ngettext(
             "Too many codes have been asked for. Please try again in %(minutes)d minute.",
@@ -321,11 +295,6 @@ def _take_rate_limits(*, phone: str, ip: str | None, now: datetime) -> None:
         % {"minutes": minutes},
         retry_after=retry_after,
     )
-
-
-def _pseudonym(subject: str) -> str:
-    """Phones and addresses are personal data: the cache sees only a keyed hash of them."""
-    return salted_hmac("navbat.accounts.otp.limit", subject, algorithm="sha256").hexdigest()[:32]
 
 
 # Signing in and registering with a verified phone ------------------------------------------------------

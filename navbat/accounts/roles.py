@@ -41,9 +41,13 @@ PATIENT_DATA = frozenset(
         "patients.complaint",
         "booking.appointment",
         "booking.appointmentevent",
+        "booking.waitlistentry",  # who waits for what, and the times offered to him
+        "booking.waitlistoffer",
         "notify.delivery",  # an address and the text of a message about a visit
         "notify.inboundmessage",
         "notify.calltask",
+        "booking.appointmentmove",  # which visit replaced which (booking.quotas counts moves)
+        "booking.releasedrawentry",  # a patient's request in the draw of a newly opened day
     }
 )
 
@@ -55,12 +59,18 @@ NO_GROUP_PERMISSIONS = frozenset(
         "accounts.apitoken",  # REST API tokens (hashed): made and revoked with `navbat token`
         "accounts.idempotencyrecord",  # answers kept for retried API requests: only the API reads them
         "booking.slothold",  # a patient's 5-minute hold on a time while he confirms: only booking.holds
+        "booking.waitlistentry",  # the waitlist: only booking.waitlist and its pages
+        "booking.waitlistoffer",
+        "booking.freedtime",  # bookkeeping for the refill statistics
         "otp_static.statictoken",
         "notify.notification",  # the outbox: written by the services, read by the worker
         "notify.telegramlink",  # made by the patient through the bot's deep link
         "notify.telegramlinktoken",
         "notify.pushsubscription",  # made by the patient's browser
         "axes.accessattemptexpiration",
+        "booking.appointmentmove",  # written by reschedule_appointment, read by booking.quotas
+        "booking.releasedraw",  # a day's draw and its seed: only booking.release
+        "booking.releasedrawentry",
     }
 )
 
@@ -81,6 +91,11 @@ CLINIC_SETUP = {
     # Messages: the wording and the rules. The delivery dashboard shows them counts and reasons, no people.
     "notify.messagetemplate": ALL,
     "notify.notifypolicy": EDIT,
+    # Quotas and the fair release of new days (booking.quotas, booking.release).
+    "booking.bookingpolicy": EDIT,
+    # No-show policy and the emergency reserve (booking.noshows, booking.reserve).
+    "clinic.capacitypolicy": EDIT,
+    "clinic.reserveblock": ALL,
 }
 
 # The staff inbox of replies nobody understood, and the list of people to phone.
@@ -102,6 +117,7 @@ CLINIC_READ = {
     "clinic.planinterval": VIEW,
     "clinic.scheduleexception": VIEW,
     "clinic.clinicclosure": VIEW,
+    "clinic.reserveblock": VIEW,
 }
 
 ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {

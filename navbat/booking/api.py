@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, HeaderEx, P, PathEx, Query, Router, Schema
 from pydantic import AfterValidator, model_validator
 
+from navbat.accounts import ratelimits
 from navbat.accounts.access import (
     appointment_or_404,
     booking_channel,
@@ -293,12 +294,13 @@ def idempotent(
 
 @router.get(
     "/slots",
-    response={200: list[SlotOut], **errors(404)},
+    response={200: list[SlotOut], **errors(404, 429)},
     operation_id="slots_list",
     url_name="slots_list",
     summary="Free slots for a service, earliest first",
 )
 def slots_list(request: HttpRequest, filters: Query[SlotQuery]) -> list[SlotOut]:
+    ratelimits.take_search(request)  # 429 rate_limited with Retry-After (navbat.api)
     user = request.user
     patient = patient_or_404(user, filters.patient) if filters.patient is not None else None
     clinic = clinic_for(user, filters.clinic if filters.clinic or patient is None else patient.clinic_id)

@@ -5,11 +5,12 @@ and a dentist's patients of the day. Only reads: the changes are in services.py.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
@@ -19,6 +20,9 @@ from navbat.booking.statuses import ACTIVE_STATUSES
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember, StaffRole
 from navbat.patients.models import Patient
 from navbat.scheduling import Interval, Slot, normalize, subtract
+
+if TYPE_CHECKING:
+    from navbat.booking.overbooking import DayOutlook
 
 # When today is full, a walk-in or an emergency is offered the earliest times of the next days: this many,
 # from different dentists where possible, found among the first OPTION_SEARCH free slots of OPTION_DAYS days.
@@ -72,6 +76,7 @@ class Column:
     entries: tuple[Entry, ...]
     ended: tuple[Entry, ...]
     accepts: bool = True
+    overbooking: DayOutlook | None = None  # a dentist's day where the clinic overbooks (booking.overbooking)
 
     @property
     def key(self) -> str:
@@ -109,6 +114,13 @@ class Board:
         columns = tuple(
             replace(column, entries=fill(column.entries), ended=fill(column.ended)) for column in self.columns
         )
+        return replace(self, columns=columns)
+
+    def with_overbooking(self, outlooks: Mapping[int, DayOutlook]) -> Board:
+        """The same board with each dentist's column showing his day's outlook for overbooking."""
+        if self.by != BoardBy.DENTIST or not outlooks:
+            return self
+        columns = tuple(replace(column, overbooking=outlooks.get(column.pk)) for column in self.columns)
         return replace(self, columns=columns)
 
 

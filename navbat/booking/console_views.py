@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 from django_htmx.middleware import HtmxDetails
 
+from navbat.accounts import ratelimits
 from navbat.accounts.access import (
     AnyUser,
     appointment_or_404,
@@ -290,6 +291,13 @@ def options(request: HttpRequest, pk: int) -> HttpResponse:
     parts: dict[str, Any] = {"options_form": form, "moving": moving, "searched": True}
     if not form.is_valid():
         return _show_options(request, clinic, patient, parts, status=400)
+    try:
+        ratelimits.take_search(request)
+    except DomainError as error:
+        form.add_error(None, str(error.message))
+        response = _show_options(request, clinic, patient, parts, status=429)
+        response["Retry-After"] = str(error.details["retry_after"])
+        return response
     parts.update(options=_find(request, clinic, patient, form), carry=_carry(request.GET))
     return _show_options(request, clinic, patient, parts)
 

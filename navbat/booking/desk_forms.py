@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from navbat.booking.boards import BoardBy
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember, StaffRole
+from navbat.patients.arrival import IdentityCheck
 from navbat.patients.models import Patient
 
 # Dates and times outside these years are typing errors (or probes), refused before any arithmetic.
@@ -207,3 +208,54 @@ class ReasonForm(BoardFields):
 
 class StepForm(BoardFields):
     """A step that needs no more than the board to answer with (arrived, visit done)."""
+
+
+class ArriveForm(BoardFields):
+    """Arrived, with what the registrar found when he compared the patient with the registry."""
+
+    identity = forms.ChoiceField(label=_("Identity"), choices=IdentityCheck.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["identity"].error_messages["required"] = _(
+            "Check the patient's name and date of birth, or a document, and choose what you found."
+        )
+
+
+class OverbookForm(BoardFields):
+    """An extra visit in a dentist's overtime on the board's day (booking.overbooking): the patient at the
+    desk, a short service, the dentist. Each dentist is shown with his day's expected no-shows."""
+
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), widget=forms.HiddenInput)
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), label=_("Service"), empty_label=None)
+    dentist = forms.ModelChoiceField(
+        queryset=StaffMember.objects.none(), label=_("Dentist"), empty_label=None
+    )
+    notes = forms.CharField(
+        label=_("Note for the dentist"), required=False, max_length=NOTE_LENGTH, widget=forms.TextInput
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        clinic: Clinic,
+        patients: QuerySet[Patient],
+        services: QuerySet[Service],
+        label_dentist: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("auto_id", "overbook-%s")
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
+        self.fields["service"].queryset = services  # type: ignore[attr-defined]
+        self.fields["service"].label_from_instance = lambda service: service.name  # type: ignore[attr-defined]
+        self.fields["dentist"].queryset = (  # type: ignore[attr-defined]
+            StaffMember.objects.filter(clinic=clinic, role=StaffRole.DENTIST, is_active=True)
+            .select_related("user")
+            .order_by("user__last_name", "user__first_name", "pk")
+        )
+        if label_dentist is not None:
+            self.fields["dentist"].label_from_instance = label_dentist  # type: ignore[attr-defined]
+
+    def notes_text(self) -> str:
+        return str(self.cleaned_data["notes"]).strip()

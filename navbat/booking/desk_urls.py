@@ -11,6 +11,7 @@ urlpatterns = [
     path("patients/", desk_views.find_patient, name="find_patient"),
     path("walk-in/", desk_views.walk_in, name="walk_in"),
     path("emergency/", desk_views.emergency, name="emergency"),
+    path("overbook/", desk_views.overbook, name="overbook"),
     path("appointments/<int:pk>/move/", desk_views.move, name="move"),
     path("appointments/<int:pk>/arrive/", desk_views.arrive, name="arrive"),
     path("appointments/<int:pk>/noshow/", desk_views.noshow, name="noshow"),

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -60,17 +61,27 @@ from navbat.booking.boards import (
 from navbat.booking.desk_forms import (
     CANCEL_REASONS,
     NOSHOW_REASONS,
+    ArriveForm,
     BoardFields,
     BoardForm,
     DeskBookingForm,
     EmergencyForm,
     FindForm,
     MoveForm,
+    OverbookForm,
     ReasonForm,
     StepForm,
 )
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment
+from navbat.booking.overbooking import (
+    ADULT_AGE,
+    DayOutlook,
+    OverbookingErrorCode,
+    day_outlooks,
+    overbook_appointment,
+    overbooking_policy,
+)
 from navbat.booking.services import (
     DeskErrorCode,
     book_emergency,
@@ -84,6 +95,7 @@ from navbat.booking.statuses import Status, can_transition
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember
 from navbat.clinic.selectors import urgent_services
 from navbat.errors import DomainError
+from navbat.patients.arrival import IdentityCheck, check_identity_at_arrival
 from navbat.patients.models import MedicalAlert, Patient
 from navbat.patients.selectors import search_patients
 from navbat.patients.services import record_patient_view, record_search
@@ -102,6 +114,10 @@ CONFLICTS = frozenset(
         BookingErrorCode.INVALID_TRANSITION,
         DeskErrorCode.NO_TIME_TODAY,
         DeskErrorCode.NO_FREE_TIME,
+        OverbookingErrorCode.NOT_WORKING,
+        OverbookingErrorCode.NOT_EXPECTED,
+        OverbookingErrorCode.LIMIT_REACHED,
+        OverbookingErrorCode.NO_OVERTIME,
     }
 )
 MAIN = "booking/desk/board.html#main"
@@ -158,11 +174,14 @@ class Desk:
     day: date
     by: BoardBy
     now: datetime = field(default_factory=lambda: timezone.now())  # the clock when asked, not when defined
+    _outlooks: dict[int, DayOutlook] | None = field(default=None, init=False, repr=False)
 
     def board(self, moving: Appointment | None = None) -> Board:
         user = self.request.user
         board = day_board(clinic=self.clinic, day=self.day, by=self.by, now=self.now, moving=moving)
         board = board.with_steps(lambda appointment: desk_steps(user, appointment, now=self.now))
+        if can_book_at_desk(user):
+            board = board.with_overbooking(self.outlooks())
         record_board_view(
             actor=Actor.of(self.request),
             patient_ids=board.patient_ids(),
@@ -170,6 +189,12 @@ class Desk:
             note=f"day board {self.day.isoformat()}",
         )
         return board
+
+    def outlooks(self) -> dict[int, DayOutlook]:
+        """Each dentist's day as overbooking sees it (empty where the clinic does not overbook)."""
+        if self._outlooks is None:
+            self._outlooks = day_outlooks(clinic=self.clinic, day=self.day, now=self.now)
+        return self._outlooks
 
     def context(self, board: Board, **extra: Any) -> dict[str, Any]:
         today = local_day(self.clinic, self.now)
@@ -184,6 +209,7 @@ class Desk:
             "movable": movable,
             "cancel_reasons": CANCEL_REASONS,
             "noshow_reasons": NOSHOW_REASONS,
+            "identity_checks": IdentityCheck.choices,
             "by": self.by,
             **extra,
         }
@@ -219,6 +245,7 @@ class Desk:
         query: str = "",
         walk_in: DeskBookingForm | None = None,
         emergency: EmergencyForm | None = None,
+        overbook: OverbookForm | None = None,
         error: str = "",
     ) -> dict[str, Any] | None:
         """The walk-in and emergency panel, for who may book at the desk: a search for the patient, then
@@ -244,8 +271,44 @@ class Desk:
             walk_in=walk_in
             or _booking_form(DeskBookingForm, request, clinic, initial=initial, services=services),
             emergency=emergency or _booking_form(EmergencyForm, request, clinic, initial=initial),
+            overbook=overbook or self.overbook_form(patient, initial=initial),
         )
         return tools
+
+    def overbook_form(
+        self, patient: Patient, *, data: Any = None, initial: Any = None
+    ) -> OverbookForm | None:
+        """The overbooking form for an adult patient where the clinic overbooks: the services short enough,
+        each dentist with his day's expected no-shows."""
+        policy = overbooking_policy(self.clinic)
+        age = patient.age_on(self.day)
+        if policy is None or age < ADULT_AGE:
+            return None
+        short = [
+            s.pk
+            for s in desk_services(self.clinic, age=age)
+            if s.duration_minutes <= policy.overbooking_max_minutes
+        ]
+        outlooks = self.outlooks()
+
+        def label(dentist: StaffMember) -> str:
+            outlook = outlooks.get(dentist.pk)
+            if outlook is None:
+                return dentist.display_name
+            return _("%(dentist)s — no-shows expected: %(expected)s, extra visits left: %(left)s") % {
+                "dentist": dentist.display_name,
+                "expected": f"{outlook.expected:.1f}",
+                "left": outlook.left if outlook.planned_end is not None else 0,
+            }
+
+        return OverbookForm(
+            data,
+            initial=initial,
+            clinic=self.clinic,
+            patients=visible_patients(self.request.user),
+            services=Service.objects.filter(pk__in=short).order_by("code"),
+            label_dentist=label,
+        )
 
 
 def _booking_form(
@@ -458,6 +521,56 @@ def _options(request: HttpRequest, form: DeskBookingForm, error: DomainError) ->
 _RESENT = frozenset({"patient", "service", "notes", "complaints", "date", "by"})
 
 
+# Overbooking (issue 6 §5) ---------------------------------------------------------------------------------
+
+
+@login_required
+@never_cache
+@require_POST
+def overbook(request: HttpRequest) -> HttpResponse:
+    """An extra visit in the chosen dentist's overtime on the board's day, when the clinic's policy and the
+    day's expected no-shows allow it; refused with the reason otherwise (nothing changes)."""
+    require(can_book_at_desk(request.user))
+    clinic = _staff_clinic(request.user)
+    form = OverbookForm(
+        request.POST,
+        clinic=clinic,
+        patients=visible_patients(request.user),
+        services=Service.objects.filter(clinic=clinic, is_active=True),
+    )
+    valid = form.is_valid()
+    data = form.cleaned_data
+    now = timezone.now()
+    desk = Desk(
+        request, clinic, data.get("date") or local_day(clinic, now), data.get("by", BoardBy.DENTIST), now
+    )
+    patient = data.get("patient")
+    # The whole page shows the panel again with the form as sent; htmx gets the board and its message.
+    tools = desk.tools(patient=patient, overbook=form) if patient is not None and not _htmx(request) else None
+    if not valid:
+        messages.error(request, _first_error(form))
+        return desk.page(tools=tools, status=400)
+    try:
+        appointment = overbook_appointment(
+            patient=data["patient"],
+            service=data["service"],
+            dentist=data["dentist"],
+            day=desk.day,
+            channel=booking_channel(request.user),
+            created_by=_user(request),
+            notes=form.notes_text(),
+            now=now,
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return desk.page(tools=tools, status=_status(error))
+    messages.success(
+        request,
+        _("Overbooked: %(patient)s, %(day)s at %(time)s, %(dentist)s, %(chair)s.") % _when(appointment),
+    )
+    return _booked(request, desk, appointment)
+
+
 # Moving and marking appointments ----------------------------------------------------------------------------
 
 
@@ -515,7 +628,11 @@ def _take_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     require(can_take_step(request.user, appointment, step))
     clinic = appointment.clinic
     form: BoardFields = (
-        ReasonForm(request.POST, step=step) if step in ("cancel", "noshow") else StepForm(request.POST)
+        ReasonForm(request.POST, step=step)
+        if step in ("cancel", "noshow")
+        else ArriveForm(request.POST)
+        if step == "arrive"
+        else StepForm(request.POST)
     )
     valid = form.is_valid()
     by = form.cleaned_data.get("by", BoardBy.DENTIST)
@@ -527,6 +644,16 @@ def _take_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     try:
         if step == "cancel":
             changed = cancel_appointment(appointment=appointment, actor=_user(request), reason=reason)
+        elif isinstance(form, ArriveForm):
+            changed, matched = _arrive(request, appointment, IdentityCheck(form.cleaned_data["identity"]))
+            if not matched:
+                messages.warning(
+                    request,
+                    _(
+                        "The identity did not match: the patient is flagged for the manager. "
+                        "The visit goes on."
+                    ),
+                )
         else:
             target = DESK_STEP_TARGETS[step]
             changed = change_status(appointment=appointment, to=target, actor=_user(request), reason=reason)
@@ -540,6 +667,17 @@ def _take_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     if not _htmx(request):
         return redirect(board_url(desk.day, desk.by))
     return desk.column(appointment, highlight=appointment.pk)
+
+
+def _arrive(request: HttpRequest, appointment: Appointment, check: IdentityCheck) -> tuple[Appointment, bool]:
+    """Arrived, and the registrar's identity check, in one transaction (patients.arrival: a mismatch flags
+    the patient and the visit goes on)."""
+    with transaction.atomic():
+        changed = change_status(appointment=appointment, to=Status.ARRIVED, actor=_user(request))
+        matched = check_identity_at_arrival(
+            patient=appointment.patient, check=check, actor=Actor.of(request), appointment_id=appointment.pk
+        )
+    return changed, matched
 
 
 def _step_answer(

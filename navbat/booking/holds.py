@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from navbat.booking import quotas, release
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment, SlotHold
 from navbat.booking.services import (
@@ -75,6 +76,20 @@ def place_hold(
     _check_booking_input(
         patient=patient, service=service, starts_at=starts_at, now=now, dentist=dentist, chair=None
     )
+    # A day being released goes to its draw, not to whoever holds it first (booking.release).
+    release.check_not_in_draw(service=service, starts_at=starts_at, channel=channel, now=now)
+    # The quotas, now rather than at the confirmation (booking.quotas).
+    quotas.check_free_booking_quota(
+        patient=patient,
+        service=service,
+        channel=channel,
+        now=now,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    if ignore_appointment_id is not None:
+        moving = Appointment.objects.filter(pk=ignore_appointment_id).first()
+        if moving is not None:
+            quotas.check_reschedule_quota(appointment=moving)
     with _hold_taken_on_overlap(), transaction.atomic():
         # One patient's holds one after another (two taps, two tabs): his row is the lock on PostgreSQL.
         list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))

@@ -22,13 +22,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from navbat.accounts import ratelimits
 from navbat.accounts.access import (
     can_book_online,
     can_change_online,
@@ -41,6 +42,7 @@ from navbat.accounts.access import (
     visible_patients,
 )
 from navbat.booking import links
+from navbat.booking import release as draws
 from navbat.booking.calendar import CONTENT_TYPE, appointment_ics
 from navbat.booking.holds import book_held, move_held, place_hold, release_hold
 from navbat.booking.models import Appointment, SlotHold
@@ -314,6 +316,10 @@ def _when_page(
     dentist: StaffMember | None,
     day: date | None,
 ) -> HttpResponse:
+    try:
+        ratelimits.take_search(request)
+    except DomainError as error:
+        return ratelimits.too_many_requests(request, error, template="booking/patient/problem.html")
     now = timezone.now()
     days = strip_days(clinic, now=now)
     if day is None:
@@ -389,9 +395,41 @@ def hold(request: HtmxHttpRequest) -> HttpResponse:
             notes=triage_notes(flow.triage) if flow.triage else "",
         )
     except DomainError as error:
+        if error.code == draws.ReleaseErrorCode.DRAW_OPEN:
+            return _enter_draw(request, flow, form.cleaned_data["start"])
         messages.error(request, str(error.message))
         return redirect(f"{reverse('book:when')}?{flow.query()}")
     return redirect(f"{reverse('book:confirm', kwargs={'pk': held.pk})}?{flow.query()}")
+
+
+def _enter_draw(request: HtmxHttpRequest, flow: Flow, start: datetime) -> HttpResponse:
+    """A time of the day being released: the request goes into that day's draw (booking.release), with the
+    chosen time as the wish; the patient is told when the outcome comes."""
+    assert flow.service is not None  # hold() checked
+    clinic = flow.clinic
+    try:
+        entry = draws.enter_draw(
+            patient=flow.patient,
+            service=flow.service,
+            wishes=[start.astimezone(clinic.tz).time()],
+            dentist=flow.dentist,
+            created_by=_user(request),
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect(f"{reverse('book:when')}?{flow.query()}")
+    messages.success(
+        request,
+        _(
+            "Your request is in the draw for %(day)s. At %(time)s the times are given out in a random order "
+            "and you will be told the outcome."
+        )
+        % {
+            "day": formats.date_format(entry.draw.day, "SHORT_DATE_FORMAT"),
+            "time": formats.time_format(entry.draw.closes_at.astimezone(clinic.tz).time(), "TIME_FORMAT"),
+        },
+    )
+    return redirect(reverse("book:mine"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -502,7 +540,8 @@ def mine(request: HtmxHttpRequest) -> HttpResponse:
         for appointment in upcoming
     ]
     me = own_patient(request.user)
-    context = {"upcoming": rows, "past": past, "me": me}
+    draw_entries = draws.family_draw_entries(visible_patients(request.user), now=now)
+    context = {"upcoming": rows, "past": past, "me": me, "draw_entries": draw_entries}
     return render(request, "booking/patient/mine.html", context)
 
 

@@ -91,11 +91,13 @@ def load_availability(
     ignore_appointment_id: int | None = None,
     hold_patient_id: int | None = None,
     now: datetime | None = None,
+    hide_reserve: bool = False,
 ) -> Availability:
     """What the core needs for [first_day, last_day], in a constant number of queries whatever the size.
 
     Times held online (booking.holds) and not expired at `now` are busy like appointments, except those held
-    for `hold_patient_id`: the holder may book his own."""
+    for `hold_patient_id`: the holder may book his own. `hide_reserve`: the emergency reserve not open yet
+    is busy too (booking.reserve; ordinary online booking)."""
     window = local_window(clinic, first_day, last_day)
     dentists = StaffMember.objects.filter(clinic=clinic, role=StaffRole.DENTIST, is_active=True)
     if specialty_id is not None:
@@ -164,6 +166,20 @@ def load_availability(
             _collect(busy, held, Q(chair_id__in=others) & inside, defaultdict(list), chair_busy)
     else:
         _collect(busy, held, Q(dentist_id__in=ids) | Q(chair_id__in=fitting), dentist_busy, chair_busy)
+
+    if hide_reserve:
+        from navbat.booking.reserve import hidden_reserve
+
+        hidden = hidden_reserve(
+            clinic=clinic,
+            working=working,
+            first_day=first_day,
+            last_day=last_day,
+            now=now or timezone.now(),
+            hold_patient_id=hold_patient_id,
+        )
+        for dentist_id, spans in hidden.items():
+            dentist_busy[dentist_id].extend(spans)
 
     patient_busy: tuple[Interval, ...] = ()
     if patient_id is not None:
@@ -249,7 +265,11 @@ def find_free_slots(
     online: bool = True,
 ) -> list[Slot]:
     """Free slots for a service, earliest first. With a limit it loads two days, then four, eight, … until it
-    has enough: the earliest slots are usually near, and a clinic's size should not decide the cost."""
+    has enough: the earliest slots are usually near, and a clinic's size should not decide the cost.
+    Online, the emergency reserve not open yet is busy unless the service is an urgent one (booking.reserve).
+    """
+    from navbat.booking.reserve import is_urgent
+
     dentist_ids = frozenset({dentist.pk}) if dentist is not None else None
     request = slot_request(
         clinic=clinic,
@@ -275,6 +295,7 @@ def find_free_slots(
             patient_id=patient_id,
             hold_patient_id=patient_id,
             now=now,
+            hide_reserve=online and not is_urgent(service),
         )
         wanted = None if limit is None else limit - len(found)
         # Slots must start inside the loaded days: the core need not look further than they go.

@@ -16,9 +16,11 @@ from django.utils.translation import gettext_lazy as _
 
 from navbat.accounts.audit import Actor
 from navbat.accounts.models import AuditAction, AuditEntry
+from navbat.booking import noshows, quotas, release
 from navbat.booking.boards import first_free_slots, local_day, spread_options
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment, AppointmentEvent
+from navbat.booking.reserve import DepartmentReserve, is_urgent
 from navbat.booking.selectors import load_availability, slot_request
 from navbat.booking.statuses import ACTIVE_STATUSES, Channel, Status, can_transition
 from navbat.clinic.models import Chair, Funding, Service, StaffMember
@@ -54,19 +56,31 @@ def book_appointment(
     notes: str = "",
     now: datetime | None = None,
     notify_patient: bool = True,
+    release_draw: bool = False,
 ) -> Appointment:
     """Book `service` for `patient` at `starts_at` with the dentist and chair given, or the first that fit.
     The "booked" message, the reminders and the confirmation request are recorded in the same transaction
-    (`notify_patient=False`: the caller records its own, as moving does).
+    (`notify_patient=False`: the caller records its own, as moving does). `release_draw`: booked by the draw
+    of a newly opened day (booking.release), which that day's online horizon and notice do not stop.
 
     Raises DomainError: slot_taken when someone else holds the time, slot_unavailable when nobody works then.
+    Online, a patient over the clinic's no-show limit (booking.noshows) is booked "pending confirmation", or
+    refused with call_centre_only.
     """
     now = now or timezone.now()
     _check_booking_input(
         patient=patient, service=service, starts_at=starts_at, now=now, dentist=dentist, chair=chair
     )
+    if not release_draw:
+        release.check_not_in_draw(service=service, starts_at=starts_at, channel=channel, now=now)
     with _slot_taken_on_overlap(), transaction.atomic():
         # On SQLite this transaction began with BEGIN IMMEDIATE: check and insert are serialised.
+        quotas.check_free_booking_quota(patient=patient, service=service, channel=channel, now=now)
+        # A patient over the clinic's no-show limit books online only to confirm, or not at all (noshows).
+        unconfirmed = channel in ONLINE_CHANNELS and noshows.check_no_show_policy(
+            patient=patient, clinic=service.clinic, now=now
+        )
+        status = Status.PENDING if unconfirmed else Status.BOOKED
         slot = _fitting_slot(
             patient=patient,
             service=service,
@@ -75,6 +89,7 @@ def book_appointment(
             dentist=dentist,
             chair=chair,
             now=now,
+            online_rules=not release_draw,
         )
         appointment = Appointment(
             clinic=service.clinic,
@@ -84,7 +99,7 @@ def book_appointment(
             chair_id=slot.chair_id,
             starts_at=slot.start,
             ends_at=slot.end,
-            status=Status.BOOKED,
+            status=status,
             channel=channel,
             created_by=created_by,
             notes=notes,
@@ -95,7 +110,7 @@ def book_appointment(
             appointment=appointment,
             actor=created_by,
             from_status="",
-            to_status=Status.BOOKED,
+            to_status=status,
             reason=str(Channel(channel).label),
         )
         if notify_patient:
@@ -145,8 +160,12 @@ def change_status(
 def cancel_appointment(
     *, appointment: Appointment, actor: User | None = None, reason: str = ""
 ) -> Appointment:
-    """Cancel: the time is free again at once for the next person."""
-    return change_status(appointment=appointment, to=Status.CANCELLED, actor=actor, reason=reason)
+    """Cancel: the time is free again at once for the next person (and offered to the waitlist)."""
+    was_active = appointment.status in ACTIVE_STATUSES
+    cancelled = change_status(appointment=appointment, to=Status.CANCELLED, actor=actor, reason=reason)
+    if was_active:
+        offer_freed_time_on_commit(cancelled)
+    return cancelled
 
 
 def _check_booking_input(
@@ -202,6 +221,7 @@ def _fitting_slot(
     chair: Chair | None,
     now: datetime,
     ignore_appointment_id: int | None = None,
+    online_rules: bool = True,
 ) -> Slot:
     clinic = service.clinic
     local_start = starts_at.astimezone(clinic.tz)
@@ -220,12 +240,14 @@ def _fitting_slot(
         # is not.
         hold_patient_id=patient.pk,
         now=now,
+        # The emergency reserve not open yet is not for ordinary online booking (booking.reserve).
+        hide_reserve=online_rules and channel in ONLINE_CHANNELS and not is_urgent(service),
     )
     request = slot_request(
         clinic=clinic,
         service=service,
         now=now,
-        online=channel in ONLINE_CHANNELS,
+        online=online_rules and channel in ONLINE_CHANNELS,
         dentist_ids=frozenset({dentist.pk}) if dentist else None,
         patient_busy=availability.patient_busy,
     )
@@ -305,6 +327,7 @@ def reschedule_appointment(
                 current=current.status,
                 target=str(Status.CANCELLED),
             )
+        quotas.check_reschedule_quota(appointment=current)
         previous = current.status
         current.status = Status.CANCELLED
         current.save(update_fields=["status", "updated_at"])
@@ -321,6 +344,7 @@ def reschedule_appointment(
             notify_patient=False,
         )
         notify.appointment_moved(current, moved, now=now)
+        quotas.record_move(old=current, new=moved)
         note = f": {reason.strip()}" if reason.strip() else ""
         AppointmentEvent.objects.create(
             appointment=current,
@@ -329,9 +353,10 @@ def reschedule_appointment(
             to_status=Status.CANCELLED,
             reason=(str(_("Moved to appointment #%(id)s")) % {"id": moved.pk} + note)[:REASON_LENGTH],
         )
-        moved.events.filter(to_status=Status.BOOKED).update(
+        moved.events.filter(from_status="").update(
             reason=(str(_("Moved from appointment #%(id)s")) % {"id": current.pk} + note)[:REASON_LENGTH]
         )
+        offer_freed_time_on_commit(current)
     appointment.status = Status.CANCELLED
     return moved
 
@@ -412,8 +437,8 @@ def book_emergency(
 ) -> Appointment:
     """An urgent patient (pain, swelling, trauma) into the earliest time today across the dentists who can do
     the urgent `service`; channel emergency. Errors as book_walk_in's: when today is full the desk is told so
-    and offered the earliest times of the next days. Issue 6's emergency reserve plugs in as `reserve`: its
-    slots compete with today's ordinary gaps, the earliest wins."""
+    and offered the earliest times of the next days. The emergency reserve (`reserve`, by default the clinic's
+    booking.reserve.DepartmentReserve) competes with today's ordinary gaps: the earliest wins."""
     return _book_first_today(
         patient=patient,
         service=service,
@@ -424,7 +449,7 @@ def book_emergency(
         chair=chair,
         notes=notes,
         now=now or timezone.now(),
-        reserve=reserve,
+        reserve=reserve if reserve is not None else DepartmentReserve(),
     )
 
 
@@ -568,3 +593,27 @@ def confirm_appointment(
             )
     appointment.confirmed_at = current.confirmed_at
     return current
+
+
+# Waitlist (issue 6 §1) -------------------------------------------------------------------------------------
+
+
+def offer_freed_time_on_commit(appointment: Appointment) -> None:
+    """The appointment's time is free: offer it to the waitlist once the transaction has committed — after,
+    so that nothing going wrong there can undo the cancellation, and the offer's own transaction sees the
+    time free (committed) like every other booking does. A time freed too soon to book online is only
+    recorded (booking.waitlist.offer_freed_time)."""
+
+    def offer() -> None:
+        from navbat.booking.waitlist import offer_freed_time
+
+        offer_freed_time(
+            clinic=appointment.clinic,
+            dentist=appointment.dentist,
+            chair=appointment.chair,
+            start=appointment.starts_at,
+            end=appointment.ends_at,
+            now=timezone.now(),
+        )
+
+    transaction.on_commit(offer, robust=True)

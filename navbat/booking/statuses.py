@@ -30,7 +30,17 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.WAITLIST: frozenset(
         {Status.PROPOSED, Status.PENDING, Status.BOOKED, Status.CANCELLED, Status.ENTERED_IN_ERROR}
     ),
-    Status.PENDING: frozenset({Status.BOOKED, Status.CANCELLED, Status.ENTERED_IN_ERROR}),
+    # Pending confirmation (booking.noshows): a patient who comes has confirmed; one who does not: a no-show.
+    Status.PENDING: frozenset(
+        {
+            Status.BOOKED,
+            Status.ARRIVED,
+            Status.CHECKED_IN,
+            Status.CANCELLED,
+            Status.NOSHOW,
+            Status.ENTERED_IN_ERROR,
+        }
+    ),
     Status.BOOKED: frozenset(
         {Status.ARRIVED, Status.CHECKED_IN, Status.CANCELLED, Status.NOSHOW, Status.ENTERED_IN_ERROR}
     ),

@@ -140,3 +140,30 @@ class CalendarFeedAdmin(admin.ModelAdmin[models.CalendarFeed]):
             ngettext("%(count)d calendar link revoked.", "%(count)d calendar links revoked.", len(live))
             % {"count": len(live)},
         )
+
+
+@admin.register(models.CapacityPolicy)
+class CapacityPolicyAdmin(admin.ModelAdmin[models.CapacityPolicy]):
+    """No-show policy, emergency reserve and overbooking per clinic (booking.noshows, booking.reserve,
+    booking.overbooking)."""
+
+    list_display = [
+        "clinic",
+        "no_show_limit",
+        "no_show_months",
+        "no_show_mode",
+        "reserve_percent",
+        "overbooking_enabled",
+        "overbooking_threshold",
+        "overbooking_max_per_day",
+        "overbooking_max_minutes",
+    ]
+    list_filter = ["overbooking_enabled"]
+    list_select_related = ["clinic"]
+
+
+@admin.register(models.ReserveBlock)
+class ReserveBlockAdmin(admin.ModelAdmin[models.ReserveBlock]):
+    list_display = ["name", "dentist", "weekday", "date", "start", "end"]
+    list_filter = ["dentist__clinic", "weekday"]
+    list_select_related = ["dentist__user"]

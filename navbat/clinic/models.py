@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from functools import cached_property
 
@@ -508,3 +508,101 @@ class CalendarFeed(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# Capacity (issue 6 §2, §3): no-shows, confirmations, the emergency reserve ---------------------------------
+
+
+class NoShowMode(models.TextChoices):
+    CONFIRM = "confirm", _("Bookings need confirmation")
+    CALL_CENTRE = "call_centre", _("Booking only through the call centre")
+
+
+class CapacityPolicy(models.Model):
+    """A clinic's rules for no-shows and its emergency reserve. A clinic without one has no reserve and no
+    no-show limit; visits still become no-shows after the default grace (booking.noshows)."""
+
+    clinic = models.OneToOneField(
+        Clinic, on_delete=models.CASCADE, related_name="capacity_policy", verbose_name=_("clinic")
+    )
+    no_show_grace_minutes = models.PositiveSmallIntegerField(
+        _("no-show after the visit's end (minutes)"), default=15, validators=[MaxValueValidator(24 * 60)]
+    )
+    no_show_limit = models.PositiveSmallIntegerField(
+        _("no-shows that trigger the policy"), default=2, validators=[MinValueValidator(1)]
+    )
+    no_show_months = models.PositiveSmallIntegerField(
+        _("counted over (months)"), default=6, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    no_show_mode = models.CharField(
+        _("then"), max_length=12, choices=NoShowMode.choices, default=NoShowMode.CONFIRM
+    )
+    reserve_percent = models.PositiveSmallIntegerField(
+        _("emergency reserve (percent of each day)"), default=10, validators=[MaxValueValidator(100)]
+    )
+    reserve_release_evening_at = models.TimeField(
+        _("reserve opens the evening before at"),
+        null=True,
+        blank=True,
+        default=time(18, 0),
+        help_text=_("Empty: not the evening before"),
+    )
+    reserve_release_hours = models.PositiveSmallIntegerField(
+        _("reserve open to everyone (hours before)"), default=2, validators=[MaxValueValidator(72)]
+    )
+    # Reserve released (offered to the waitlist) up to this moment: the release task goes on from here.
+    reserve_released_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Overbooking (issue 6 §5, booking.overbooking): extra visits in a dentist's overtime on days that expect
+    # enough no-shows. Off unless the clinic turns it on; never for children or long services.
+    overbooking_enabled = models.BooleanField(_("overbooking allowed"), default=False)
+    overbooking_threshold = models.DecimalField(
+        _("overbook when the expected no-shows of a dentist's day exceed (visits)"),
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("1.0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50"))],
+    )
+    overbooking_max_per_day = models.PositiveSmallIntegerField(
+        _("extra visits per dentist and day at most"), default=2, validators=[MaxValueValidator(10)]
+    )
+    overbooking_max_minutes = models.PositiveSmallIntegerField(
+        _("longest service that may be overbooked (minutes)"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+    )
+
+    class Meta:
+        verbose_name = _("capacity policy")
+        verbose_name_plural = _("capacity policies")
+
+    def __str__(self) -> str:
+        return str(self.clinic)
+
+
+class ReserveBlock(models.Model):
+    """A named time a dentist keeps for emergencies, every `weekday` or on one `date`. A dentist with blocks
+    keeps these instead of the clinic's share of his day."""
+
+    name = models.CharField(_("name"), max_length=100)
+    dentist = models.ForeignKey(
+        StaffMember, on_delete=models.CASCADE, related_name="reserve_blocks", verbose_name=_("dentist")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices, null=True, blank=True)
+    date = models.DateField(_("date"), null=True, blank=True)
+    start = models.TimeField(_("start time"))
+    end = models.TimeField(_("end time"))
+
+    class Meta:
+        verbose_name = _("emergency reserve block")
+        verbose_name_plural = _("emergency reserve blocks")
+        ordering = ["dentist", "weekday", "date", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weekday__isnull=True) ^ models.Q(date__isnull=True),
+                name="reserve_block_weekday_or_date",
+            ),
+            models.CheckConstraint(condition=models.Q(start__lt=models.F("end")), name="reserve_block_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

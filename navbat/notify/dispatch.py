@@ -36,7 +36,7 @@ from navbat.notify.channels.base import (
 )
 from navbat.notify.channels.registry import channel_for
 from navbat.notify.models import Delivery, DeliveryStatus, Kind, Notification, NotificationStatus
-from navbat.notify.rendering import appointment_context, render_message, wordings_read_once
+from navbat.notify.rendering import appointment_context, patient_context, render_message, wordings_read_once
 from navbat.notify.services import (
     due_notifications,
     fall_back,
@@ -222,6 +222,14 @@ def _outgoing(delivery: Delivery) -> tuple[Outgoing, dict[str, str]]:
             context = appointment_context(
                 appointment,
                 kind=notification.kind,
+                language=delivery.language,
+                recipient=delivery.recipient,
+                extra=notification.context,
+            )
+        elif notification.patient is not None and notification.kind != Kind.OTP:
+            context = patient_context(
+                notification.patient,
+                clinic=notification.clinic,
                 language=delivery.language,
                 recipient=delivery.recipient,
                 extra=notification.context,

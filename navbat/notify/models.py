@@ -32,6 +32,7 @@ class Kind(models.TextChoices):
     WAITLIST_OFFER = "waitlist_offer", _("Waitlist offer")
     NO_SHOW_FOLLOW_UP = "no_show_follow_up", _("No-show follow-up")
     FEEDBACK_REQUEST = "feedback_request", _("Feedback request")
+    DRAW_NOT_WON = "draw_not_won", _("No time in the release draw")
 
 
 class NotificationStatus(models.TextChoices):

@@ -149,6 +149,16 @@ _UZ: dict[str, dict[str, str]] = {
         "email": "Assalomu alaykum, {{ name }}!\n\n{{ patient }}ning {{ date }} dagi qabuli qanday oʻtdi? "
         "Baholang: {{ feedback_url }}\n\n{{ clinic }}",
     },
+    Kind.DRAW_NOT_WON: {
+        "sms": "{{ clinic }}: {{ patient }}, {{ date }} kuni uchun qur'ada vaqt chiqmadi. "
+        "Kutish ro'yxati: {{ book_url }}",
+        "chat": "{{ clinic }}: {{ patient }}, {{ date }} kuni uchun qurʼada sizga vaqt chiqmadi — hamma "
+        "soʻrovlar teng koʻrildi. Kutish roʻyxatiga yoziling, vaqt boʻshasa xabar beramiz: {{ book_url }}",
+        "subject": "Qurʼa natijasi: {{ date }}",
+        "email": "Assalomu alaykum, {{ name }}!\n\n{{ date }} kuni uchun qurʼada {{ patient }}ga vaqt "
+        "chiqmadi: soʻrovlar tasodifiy tartibda koʻrildi va hamma vaqtlar band boʻldi.\n\nKutish "
+        "roʻyxatiga yoziling — vaqt boʻshashi bilan taklif yuboramiz: {{ book_url }}\n\n{{ clinic }}",
+    },
 }
 
 _RU: dict[str, dict[str, str]] = {
@@ -231,6 +241,18 @@ _RU: dict[str, dict[str, str]] = {
         "email": "Здравствуйте, {{ name }}!\n\nКак прошёл приём ({{ patient }}, {{ date }})? "
         "Оцените: {{ feedback_url }}\n\n{{ clinic }}",
     },
+    Kind.DRAW_NOT_WON: {
+        "sms": "{{ clinic }}: {{ patient }}, в розыгрыше на {{ date }} время не досталось. "
+        "Лист ожидания: {{ book_url }}",
+        "chat": "{{ clinic }}: {{ patient }}, в розыгрыше времени на {{ date }} вам не досталось — все "
+        "заявки рассматривались на равных. Запишитесь в лист ожидания, мы сообщим, когда время "
+        "освободится: {{ book_url }}",
+        "subject": "Итог розыгрыша: {{ date }}",
+        "email": "Здравствуйте, {{ name }}!\n\nВ розыгрыше времени на {{ date }} для {{ patient }} время "
+        "не досталось: заявки рассматривались в случайном порядке, и всё время было занято.\n\n"
+        "Запишитесь в лист ожидания — мы предложим время, как только оно освободится: {{ book_url }}"
+        "\n\n{{ clinic }}",
+    },
 }
 
 _EN: dict[str, dict[str, str]] = {
@@ -310,6 +332,17 @@ _EN: dict[str, dict[str, str]] = {
         "subject": "How was your visit?",
         "email": "Hello {{ name }},\n\nHow was the visit of {{ patient }} on {{ date }}? "
         "Rate it: {{ feedback_url }}\n\n{{ clinic }}",
+    },
+    Kind.DRAW_NOT_WON: {
+        "sms": "{{ clinic }}: {{ patient }}, the draw for {{ date }} left you without a time. "
+        "Waiting list: {{ book_url }}",
+        "chat": "{{ clinic }}: {{ patient }}, the draw for {{ date }} left you without a time — every "
+        "request was treated alike. Join the waiting list and we will tell you when a time frees up: "
+        "{{ book_url }}",
+        "subject": "The draw for {{ date }}",
+        "email": "Hello {{ name }},\n\nThe draw for {{ date }} left {{ patient }} without a time: the "
+        "requests were taken in a random order and every time was taken.\n\nJoin the waiting list and "
+        "we will offer you a time as soon as one frees up: {{ book_url }}\n\n{{ clinic }}",
     },
 }
 
@@ -487,6 +520,7 @@ _EXTRA: dict[str, tuple[str, ...]] = {
     Kind.WAITLIST_OFFER: ("offer_url",),
     Kind.NO_SHOW_FOLLOW_UP: ("book_url",),
     Kind.FEEDBACK_REQUEST: ("feedback_url",),
+    Kind.DRAW_NOT_WON: ("book_url",),
 }
 _SAMPLE_NAMES = {
     Language.UZBEK: ("Dilnoza", "Aziz", "Tabassum stomatologiyasi", "Karimova D.", "Tish plombasi"),
@@ -501,6 +535,15 @@ def sample_context(kind: str, language: str) -> dict[str, object]:
         return {"code": "123456", "minutes": 5}
     name, patient, clinic, dentist, service = _SAMPLE_NAMES[Language(language)]
     base = public_url()
+    if Kind(kind) not in _APPOINTMENT_KINDS:
+        day = datetime(2027, 3, 10, tzinfo=timezone.get_current_timezone())
+        return {
+            "name": name,
+            "patient": patient,
+            "clinic": clinic,
+            **_day(day, language),
+            "book_url": f"{base}/book/",
+        }
     start = datetime(2027, 3, 10, 9, 30, tzinfo=timezone.get_current_timezone())
     context: dict[str, object] = {
         "name": name,
@@ -549,6 +592,35 @@ def appointment_context(
         context[key] = f"{base}/book/"
     context.update(extra or {})
     return context
+
+
+def patient_context(
+    patient: Patient,
+    *,
+    clinic: Clinic,
+    language: str,
+    recipient: Patient | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """The placeholders of a message about `patient` but no appointment (a release draw's outcome): first
+    names, the clinic, the day of `extra["day"]` in `language`, links made absolute."""
+    context: dict[str, object] = {
+        "name": (recipient or patient).name,
+        "patient": patient.name,
+        "clinic": clinic.name,
+    }
+    day = (extra or {}).get("day")
+    if isinstance(day, str):
+        context.update(_day(datetime.fromisoformat(day), language))
+    for key, value in (extra or {}).items():
+        if key.endswith("_url") and isinstance(value, str):
+            context[key] = public_url() + value if value.startswith("/") else value
+    return context
+
+
+def _day(day: datetime, language: str) -> dict[str, object]:
+    with translation.override(language):
+        return {"date": date_format(day, "MONTH_DAY_FORMAT"), "weekday": date_format(day, "l")}
 
 
 def _when(local: datetime, language: str) -> dict[str, object]:

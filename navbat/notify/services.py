@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from navbat.accounts.audit import Actor, record
@@ -266,6 +267,21 @@ def record_feedback_request(
         due_at=due_at or timezone.now(),
         appointment=appointment,
         context={"feedback_url": feedback_url},
+    )
+
+
+def record_draw_not_won(
+    *, patient: Patient, clinic: Clinic, day: date, entry_key: int, now: datetime | None = None
+) -> Notification:
+    """A patient who took part in the fair release of `day` (booking.release) and was left without a time:
+    he is told, with the way to the waiting list."""
+    return record_notification(
+        kind=Kind.DRAW_NOT_WON,
+        clinic=clinic,
+        key=f"draw_not_won:{entry_key}",
+        due_at=now or timezone.now(),
+        patient=patient,
+        context={"day": day.isoformat(), "book_url": reverse("waitlist:join")},
     )
 
 

@@ -552,7 +552,11 @@ def test_marking_arrived_answers_htmx_with_the_column(
     appointment = visit(c, c.first, 9, patient=c.patient)
 
     board = client.get(reverse("desk:board"), headers=EN).content.decode()
-    answer = client.post(reverse("desk:arrive", args=[appointment.pk]), {"by": "dentist"}, headers=HTMX)
+    answer = client.post(
+        reverse("desk:arrive", args=[appointment.pk]),
+        {"by": "dentist", "identity": "birth_date"},
+        headers=HTMX,
+    )
 
     html = answer.content.decode()
     appointment.refresh_from_db()
@@ -570,7 +574,9 @@ def test_a_plain_post_is_sent_back_to_the_board(
 ) -> None:
     appointment = visit(small_clinic, small_clinic.first, 9)
 
-    answer = client.post(reverse("desk:arrive", args=[appointment.pk]), {"by": "chair"})
+    answer = client.post(
+        reverse("desk:arrive", args=[appointment.pk]), {"by": "chair", "identity": "document"}
+    )
 
     assert answer.status_code == 302
     assert answer["Location"] == f"{reverse('desk:board')}?date={MONDAY.isoformat()}&by=chair"
@@ -582,7 +588,9 @@ def test_marking_arrived_twice_is_a_409_that_says_why(
     appointment = visit(small_clinic, small_clinic.first, 9)
     change_status(appointment=appointment, to=Status.ARRIVED)
 
-    answer = client.post(reverse("desk:arrive", args=[appointment.pk]), headers=HTMX)
+    answer = client.post(
+        reverse("desk:arrive", args=[appointment.pk]), {"identity": "birth_date"}, headers=HTMX
+    )
 
     assert answer.status_code == 409
     assert "cannot become" in answer.content.decode()
