@@ -21,6 +21,7 @@ from navbat.booking.models import Appointment, AppointmentEvent
 from navbat.booking.selectors import load_availability
 from navbat.booking.statuses import Channel, Status
 from navbat.clinic.models import (
+    CapacityPolicy,
     Chair,
     Clinic,
     Department,
@@ -576,6 +577,8 @@ class _Builder:
         dentists = self.staff(clinic, departments, specialties, chairs)
         self.plans(clinic, dentists)
         self.appointments(clinic, dentists)
+        # Issue 6's rules with their defaults: the emergency reserve (10% of each day), no-show limits.
+        CapacityPolicy.objects.create(clinic=clinic)
         return clinic, self.logins
 
     def chairs(
