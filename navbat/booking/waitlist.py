@@ -3,9 +3,10 @@
 `offer_freed_time` is called whenever time frees up (a cancellation or a move — hooked in booking.services —,
 a no-show, a released reserve). It records the freed time, picks the best matching waiting patient — higher
 urgency first, then who has waited more whole days, then the clinic's priority groups (children, the
-elderly), then who came first — and keeps the time for him with a SlotHold (booking.holds) for
-`offer_minutes` (15, or 5 when the time is within 3 hours), so nobody else can book it meanwhile. A proposal
-(an appointment in status "proposed") carries the offer message with its accept link. Accepting books the held
+elderly, patients with a disability: CapacityPolicy.waitlist_priority_groups), then who came first — and
+keeps the time for him with a SlotHold (booking.holds) for `offer_minutes` (15, or 5 when the time is within
+3 hours), so nobody else can book it meanwhile. A proposal (an appointment in status "proposed") carries the
+offer message with its accept link. Accepting books the held
 time (booking.holds.book_held; for a patient who wanted his visit earlier, move_held moves it, releasing the
 later time, which is offered on in turn); declining or letting it expire offers the time to the next patient.
 
@@ -44,10 +45,10 @@ from navbat.booking.models import (
 )
 from navbat.booking.services import RESCHEDULABLE_STATUSES, change_status
 from navbat.booking.statuses import Channel, Status
-from navbat.clinic.models import Chair, Clinic, Service, StaffMember
+from navbat.clinic.models import CapacityPolicy, Chair, Clinic, PriorityGroup, Service, StaffMember
 from navbat.errors import DomainError
 from navbat.notify import services as notify
-from navbat.patients.models import Patient
+from navbat.patients.models import AlertKind, MedicalAlert, Patient
 from navbat.patients.selectors import registry_clinics
 
 OFFER_MINUTES = 15
@@ -238,7 +239,13 @@ def _candidates(freed: FreedTime, now: datetime) -> list[WaitlistEntry]:
         .distinct()
     )
     fitting = [entry for entry in entries if _fits(entry, local_start, local_end)]
-    return sorted(fitting, key=lambda entry: _rank(entry, now, day))
+    groups = priority_groups(clinic)
+    disabled = set(
+        MedicalAlert.objects.filter(
+            patient_id__in=[entry.patient_id for entry in fitting], kind=AlertKind.DISABILITY
+        ).values_list("patient_id", flat=True)
+    )
+    return sorted(fitting, key=lambda entry: _rank(entry, now, day, groups, disabled))
 
 
 def _fits(entry: WaitlistEntry, local_start: datetime, local_end: datetime) -> bool:
@@ -256,24 +263,34 @@ def _fits(entry: WaitlistEntry, local_start: datetime, local_end: datetime) -> b
     return later is None or (later.status in RESCHEDULABLE_STATUSES and local_start < later.starts_at)
 
 
-def _rank(entry: WaitlistEntry, now: datetime, day: date) -> tuple[int, int, int, datetime, int]:
+def _rank(
+    entry: WaitlistEntry, now: datetime, day: date, groups: frozenset[str], disabled: set[int]
+) -> tuple[int, int, int, datetime, int]:
     waited_days = (now - entry.created_at).days
-    return (
-        -entry.urgency,
-        -waited_days,
-        0 if in_priority_group(entry.patient, day) else 1,
-        entry.created_at,
-        entry.pk,
-    )
+    prior = in_priority_group(entry.patient, day, groups=groups, disabled=entry.patient_id in disabled)
+    return (-entry.urgency, -waited_days, 0 if prior else 1, entry.created_at, entry.pk)
 
 
-def in_priority_group(patient: Patient, day: date) -> bool:
-    """Children and the elderly (NAVBAT_WAITLIST_PRIORITY_AGES) go first among equally urgent, equally long
-    waiting patients."""
+def priority_groups(clinic: Clinic) -> frozenset[str]:
+    """The clinic's priority groups (its capacity policy's); all of them without a policy."""
+    policy = CapacityPolicy.objects.filter(clinic=clinic).first()
+    if policy is None:
+        return frozenset(PriorityGroup.values)
+    return policy.priority_groups()
+
+
+def in_priority_group(patient: Patient, day: date, *, groups: frozenset[str], disabled: bool = False) -> bool:
+    """Children and the elderly by their age on the visit's day (NAVBAT_WAITLIST_PRIORITY_AGES), patients
+    with a disability by their registry alert: each counts where the clinic has the group. They go first
+    among equally urgent, equally long waiting patients."""
     ages = _setting("NAVBAT_WAITLIST_PRIORITY_AGES", PRIORITY_AGES)
     assert isinstance(ages, dict)
     age = patient.age_on(day)
-    return age < int(ages["children_under"]) or age >= int(ages["elderly_from"])
+    return (
+        (PriorityGroup.CHILDREN in groups and age < int(ages["children_under"]))
+        or (PriorityGroup.ELDERLY in groups and age >= int(ages["elderly_from"]))
+        or (PriorityGroup.DISABLED in groups and disabled)
+    )
 
 
 def _make_offer(*, entry: WaitlistEntry, freed: FreedTime, minutes: int, now: datetime) -> WaitlistOffer:

@@ -518,6 +518,27 @@ class NoShowMode(models.TextChoices):
     CALL_CENTRE = "call_centre", _("Booking only through the call centre")
 
 
+class PriorityGroup(models.TextChoices):
+    """Who goes first on the waitlist among equally urgent patients who have waited as long."""
+
+    CHILDREN = "children", _("Children")
+    ELDERLY = "elderly", _("The elderly")
+    DISABLED = "disabled", _("Patients with a disability")
+
+
+def validate_priority_groups(value: str) -> None:
+    unknown = [part for part in _parts(value) if part not in PriorityGroup.values]
+    if unknown:
+        raise ValidationError(
+            _("Unknown priority group: %(group)s. Use: %(known)s."),
+            params={"group": unknown[0], "known": ", ".join(PriorityGroup.values)},
+        )
+
+
+def _parts(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 class CapacityPolicy(models.Model):
     """A clinic's rules for no-shows and its emergency reserve. A clinic without one has no reserve and no
     no-show limit; visits still become no-shows after the default grace (booking.noshows)."""
@@ -550,6 +571,14 @@ class CapacityPolicy(models.Model):
     reserve_release_hours = models.PositiveSmallIntegerField(
         _("reserve open to everyone (hours before)"), default=2, validators=[MaxValueValidator(72)]
     )
+    waitlist_priority_groups = models.CharField(
+        _("waitlist priority groups"),
+        max_length=60,
+        blank=True,
+        default="children,elderly,disabled",
+        validators=[validate_priority_groups],
+        help_text=_("Comma-separated, any of: children, elderly, disabled. Empty: none."),
+    )
     # Reserve released (offered to the waitlist) up to this moment: the release task goes on from here.
     reserve_released_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Overbooking (issue 6 §5, booking.overbooking): extra visits in a dentist's overtime on days that expect
@@ -577,6 +606,9 @@ class CapacityPolicy(models.Model):
 
     def __str__(self) -> str:
         return str(self.clinic)
+
+    def priority_groups(self) -> frozenset[str]:
+        return frozenset(_parts(self.waitlist_priority_groups)) & frozenset(PriorityGroup.values)
 
 
 class ReserveBlock(models.Model):

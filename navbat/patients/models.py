@@ -213,6 +213,7 @@ class AlertKind(models.TextChoices):
     HEART = "heart", _("Heart disease")
     EPILEPSY = "epilepsy", _("Epilepsy")
     INFECTION = "infection", _("Infectious disease")
+    DISABILITY = "disability", _("Disability")  # also a priority group of the waitlist (booking.waitlist)
     OTHER = "other", _("Other")
 
 

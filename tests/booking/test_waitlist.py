@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django_tasks_db.models import DBTaskResult
 
 from navbat.booking import waitlist
@@ -22,9 +23,10 @@ from navbat.booking.models import (
 from navbat.booking.services import book_appointment, cancel_appointment
 from navbat.booking.statuses import Channel, Status
 from navbat.booking.tasks import expire_offer
+from navbat.clinic.models import CapacityPolicy
 from navbat.errors import DomainError
 from navbat.notify.models import Kind, Notification, NotificationStatus
-from navbat.patients.models import Patient
+from navbat.patients.models import AlertKind, MedicalAlert, Patient
 from tests import factories
 from tests.small_clinic import MONDAY, NOW, SmallClinic, at
 
@@ -98,6 +100,53 @@ def test_order_is_urgency_then_days_waited_then_children_and_elderly(small_clini
         offer = waitlist.decline_offer(offer=offer, now=NOW)
 
     assert offered == [urgent_new, child_long, adult_long, elderly_short, adult_short]
+
+
+def offer_order(c: SmallClinic) -> list[WaitlistEntry]:
+    offered = []
+    offer = free_monday_ten(c)
+    while offer is not None:
+        offered.append(offer.entry)
+        offer = waitlist.decline_offer(offer=offer, now=NOW)
+    return offered
+
+
+def test_a_patient_with_a_disability_goes_first_among_equals_where_the_clinic_has_the_group(
+    small_clinic: SmallClinic,
+) -> None:
+    # Given two adults who have waited the same whole days, the later one with a disability in the registry
+    c = small_clinic
+    first_come = waiting(c, patient(c), days_ago=3.2)
+    with_disability = waiting(c, patient(c), days_ago=3.1)
+    MedicalAlert.objects.create(patient=with_disability.patient, kind=AlertKind.DISABILITY)
+    # Then, by default, he is offered the time first
+    assert offer_order(c) == [with_disability, first_come]
+
+
+def test_a_clinic_without_priority_groups_offers_in_order_of_waiting(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    CapacityPolicy.objects.create(clinic=c.clinic, waitlist_priority_groups="")
+    adult = waiting(c, patient(c), days_ago=3.3)
+    child = waiting(c, patient(c, date(2018, 1, 1)), days_ago=3.2)
+    with_disability = waiting(c, patient(c), days_ago=3.1)
+    MedicalAlert.objects.create(patient=with_disability.patient, kind=AlertKind.DISABILITY)
+
+    assert offer_order(c) == [adult, child, with_disability]
+
+
+def test_a_clinic_can_keep_some_priority_groups_and_refuses_unknown_ones(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    policy = CapacityPolicy(clinic=c.clinic, waitlist_priority_groups="elderly, disabled")
+    policy.full_clean()
+    policy.save()
+    child = waiting(c, patient(c, date(2018, 1, 1)), days_ago=3.3)
+    elderly = waiting(c, patient(c, date(1950, 1, 1)), days_ago=3.2)
+
+    assert offer_order(c) == [elderly, child]
+    policy.waitlist_priority_groups = "children,veterans"
+    with pytest.raises(ValidationError) as refused:
+        policy.full_clean()
+    assert "veterans" in str(refused.value)
 
 
 def test_only_wishes_that_the_time_meets_are_offered_it(small_clinic: SmallClinic) -> None:
