@@ -45,7 +45,17 @@ from navbat.booking.models import (
 )
 from navbat.booking.services import RESCHEDULABLE_STATUSES, change_status
 from navbat.booking.statuses import Channel, Status
-from navbat.clinic.models import CapacityPolicy, Chair, Clinic, PriorityGroup, Service, StaffMember
+from navbat.clinic.models import (
+    CapacityPolicy,
+    Chair,
+    Clinic,
+    PriorityGroup,
+    ScheduleException,
+    ScheduleExceptionKind,
+    Service,
+    StaffMember,
+    WorkingPlan,
+)
 from navbat.errors import DomainError
 from navbat.notify import services as notify
 from navbat.patients.models import AlertKind, MedicalAlert, Patient
@@ -194,6 +204,32 @@ def offer_freed_time(
             clinic=clinic, dentist=dentist, chair=chair, starts_at=start, ends_at=end, freed_at=now
         )
         return _offer_next(freed=freed, now=now)
+
+
+def offer_extra_hours(*, exception: ScheduleException, now: datetime | None = None) -> WaitlistOffer | None:
+    """New working time — a dentist's extra hours on a date — is freed time like any other: offered to the
+    waitlist, in the chair of the dentist's plan for that date (none: nothing to offer in)."""
+    if exception.kind != ScheduleExceptionKind.EXTRA or exception.start is None or exception.end is None:
+        return None
+    dentist = exception.staff
+    plan = (
+        WorkingPlan.objects.filter(staff=dentist, valid_from__lte=exception.date, default_chair__isnull=False)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=exception.date))
+        .select_related("default_chair")
+        .order_by("-valid_from")
+        .first()
+    )
+    if plan is None or plan.default_chair is None:
+        return None
+    tz = dentist.clinic.tz
+    return offer_freed_time(
+        clinic=dentist.clinic,
+        dentist=dentist,
+        chair=plan.default_chair,
+        start=datetime.combine(exception.date, exception.start, tzinfo=tz),
+        end=datetime.combine(exception.date, exception.end, tzinfo=tz),
+        now=now or timezone.now(),
+    )
 
 
 def _offer_next(*, freed: FreedTime, now: datetime) -> WaitlistOffer | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from navbat.booking import waitlist
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import (
     Appointment,
+    FreedTime,
     OfferStatus,
     SlotHold,
     Urgency,
@@ -23,7 +25,7 @@ from navbat.booking.models import (
 from navbat.booking.services import book_appointment, cancel_appointment
 from navbat.booking.statuses import Channel, Status
 from navbat.booking.tasks import expire_offer
-from navbat.clinic.models import CapacityPolicy
+from navbat.clinic.models import CapacityPolicy, ScheduleException, ScheduleExceptionKind
 from navbat.errors import DomainError
 from navbat.notify.models import Kind, Notification, NotificationStatus
 from navbat.patients.models import AlertKind, MedicalAlert, Patient
@@ -147,6 +149,49 @@ def test_a_clinic_can_keep_some_priority_groups_and_refuses_unknown_ones(small_c
     with pytest.raises(ValidationError) as refused:
         policy.full_clean()
     assert "veterans" in str(refused.value)
+
+
+def test_extra_hours_saved_for_a_dentist_are_offered_to_the_waitlist(small_clinic: SmallClinic) -> None:
+    # Given a patient waiting for any day of the next two weeks, and a Saturday the therapist never works
+    c = small_clinic
+    entry = waiting(c, c.patient)
+    saturday = MONDAY + timedelta(days=5)
+    extra = ScheduleException.objects.create(
+        staff=c.first, date=saturday, kind=ScheduleExceptionKind.EXTRA, start=time(9), end=time(11)
+    )
+    # When the new hours are offered on
+    offer = waitlist.offer_extra_hours(exception=extra, now=NOW)
+    # Then Saturday 09:00 is offered to him, in the chair of the therapist's plan
+    assert offer is not None and offer.entry == entry
+    assert (offer.starts_at, offer.dentist) == (at(saturday, 9), c.first)
+    assert FreedTime.objects.get().chair == c.chair_plain
+
+
+def test_saving_extra_hours_offers_them_once_committed(
+    small_clinic: SmallClinic, django_capture_on_commit_callbacks: Any
+) -> None:
+    c = small_clinic
+    with mock.patch("navbat.booking.waitlist.offer_extra_hours") as offer:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            extra = ScheduleException.objects.create(
+                staff=c.first, date=MONDAY, kind=ScheduleExceptionKind.EXTRA, start=time(18), end=time(20)
+            )
+        offer.assert_not_called()  # not before the commit
+        for callback in callbacks:
+            callback()
+    offer.assert_called_once_with(exception=extra)
+
+
+def test_leave_saved_for_a_dentist_offers_nothing(
+    small_clinic: SmallClinic, django_capture_on_commit_callbacks: Any
+) -> None:
+    c = small_clinic
+    waiting(c, c.patient)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        leave = ScheduleException.objects.create(staff=c.first, date=MONDAY, kind=ScheduleExceptionKind.LEAVE)
+    assert callbacks == []
+    assert waitlist.offer_extra_hours(exception=leave, now=NOW) is None
+    assert not WaitlistOffer.objects.exists()
 
 
 def test_only_wishes_that_the_time_meets_are_offered_it(small_clinic: SmallClinic) -> None:
