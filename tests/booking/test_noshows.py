@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 from django_tasks_db.models import DBTaskResult
@@ -154,6 +156,32 @@ def test_over_the_limit_an_online_booking_needs_confirmation(small_clinic: Small
     # The call centre books him as anyone else.
     by_phone = booked(c, at(MONDAY, 12))
     assert by_phone.status == Status.BOOKED
+
+
+def test_a_patient_whose_booking_needs_confirmation_is_told_why_on_its_page(
+    small_clinic: SmallClinic,
+) -> None:
+    c = small_clinic
+    CapacityPolicy.objects.create(clinic=c.clinic)
+    missed_before(c, days_ago=10)
+    missed_before(c, days_ago=20)
+    user = factories.UserFactory(username="karimov", password=None)
+    Patient.objects.filter(pk=c.patient.pk).update(user=user)
+    pending = book_online(c, at(MONDAY, 11))
+    client = Client(headers={"Accept-Language": "ru"})
+    client.force_login(user)
+    url = reverse("book:appointment", kwargs={"pk": pending.pk})
+    with translation.override("ru"):
+        why = gettext(
+            "Because of visits missed without cancelling, this clinic asks you to confirm your bookings. "
+            "We will send you a confirmation request the day before: answer it, or the time goes to a "
+            "patient on the waiting list."
+        )
+    assert why.startswith("Из-за")
+
+    assert why in client.get(url).content.decode()
+    confirm_appointment(appointment=pending, via="sms", now=NOW)
+    assert why not in client.get(url).content.decode()
 
 
 @pytest.mark.parametrize("language", ["uz", "ru"])
