@@ -26,7 +26,7 @@ from pydantic import AfterValidator, ConfigDict
 
 from navbat.accounts.api_auth import CsrfFailed, NoRole, SessionAuth, TokenAuth
 from navbat.accounts.ratelimits import RateLimitCode
-from navbat.booking.errors import BookingErrorCode
+from navbat.booking.errors import BookingErrorCode, TransferErrorCode
 from navbat.errors import DomainError
 from navbat.patients.errors import PatientErrorCode
 
@@ -88,6 +88,7 @@ CONFLICT_CODES: frozenset[StrEnum] = frozenset(
         BookingErrorCode.SLOT_TAKEN,
         BookingErrorCode.SLOT_UNAVAILABLE,
         BookingErrorCode.INVALID_TRANSITION,
+        TransferErrorCode.PATIENT_BUSY,
         PatientErrorCode.POSSIBLE_DUPLICATE,
         PatientErrorCode.IDENTIFIER_TAKEN,
         PatientErrorCode.PHONE_LIMIT,

@@ -617,6 +617,24 @@ RULES: Mapping[str, tuple[Case, ...]] = {
             "post",
         ),
     ),
+    # Giving a booking to another patient: who stands at the desk (not operators, never a patient, not even
+    # for his own child). Sent to a patient nobody has, it gets as far as looking him up: 404.
+    "api-1:appointment_transfer": (
+        Case(
+            "of a patient of the clinic, to a patient who does not exist",
+            api_rule(EDITORS, allowed=NOT_FOUND, **ONLY_PATIENT_HIDDEN),
+            {"id": the_appointment},
+            "post",
+            {"patient": "999999999", "reason": "Asked at the desk"},
+        ),
+        Case(
+            "of the signed-in patient's child",
+            api_rule(EDITORS, allowed=NOT_FOUND),
+            {"id": childs_appointment},
+            "post",
+            {"patient": "999999999", "reason": "Asked at the desk"},
+        ),
+    ),
     "api-1:appointment_fulfil": (
         Case(
             "an arrived patient of the dentist",
@@ -784,6 +802,14 @@ RULES: Mapping[str, tuple[Case, ...]] = {
             "an arrived patient of the dentist",
             expect({ADMINISTRATOR, DENTIST, ASSISTANT}, allowed=redirect("desk:board")),
             {"pk": arrived_appointment},
+            "post",
+        ),
+    ),
+    "desk:transfer": (
+        Case(
+            "of a patient of the clinic, no patient number or reason given",
+            expect(EDITORS, allowed=Outcome(400)),
+            {"pk": the_appointment},
             "post",
         ),
     ),

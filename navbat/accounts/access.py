@@ -213,6 +213,10 @@ STEP_ROLES: dict[str, frozenset[Role]] = {
     "noshow": EDIT_ROLES,
     "fulfil": CLINICAL_ROLES | {Role.ADMINISTRATOR},
     "notes": frozenset(Role),
+    # Giving a booking to another patient (booking.transfer, DESIGN.md invariant 2): who stands at the desk
+    # and sees both people and their documents. Not operators: a voice on the phone proves nobody's identity,
+    # and a booking resold by phone is what the rule is against. Never a patient himself.
+    "transfer": EDIT_ROLES,
 }
 
 
@@ -245,6 +249,11 @@ def can_take_step(user: AnyUser, appointment: Appointment, step: str) -> bool:
     if role in CLINICAL_ROLES:
         return visible_patients(user).filter(pk=appointment.patient_id).exists()
     return True
+
+
+def can_transfer(user: AnyUser | None) -> bool:
+    """May the user give a booking of his clinic to another patient? (Audited: booking.transfer.)"""
+    return user is not None and role_of(user) in STEP_ROLES["transfer"] and clinic_of(user) is not None
 
 
 def booking_channel(user: AnyUser) -> Channel:
@@ -398,6 +407,8 @@ def desk_steps(user: AnyUser, appointment: Appointment, *, now: datetime) -> fro
         steps.discard("arrive")
     if appointment.starts_at > now:
         steps.discard("noshow")
+        if appointment.status in RESCHEDULABLE_STATUSES and can_transfer(user):
+            steps.add("transfer")
     return frozenset(steps)
 
 

@@ -29,10 +29,12 @@ from navbat.accounts.access import (
     appointment_or_404,
     booking_channel,
     can_take_step,
+    can_transfer,
     clinic_of,
     patient_or_404,
     require,
 )
+from navbat.accounts.audit import Actor
 from navbat.accounts.models import IdempotencyRecord
 from navbat.api import (
     MAX_ID,
@@ -56,6 +58,7 @@ from navbat.booking.services import (
     reschedule_appointment,
 )
 from navbat.booking.statuses import Channel, Status
+from navbat.booking.transfer import transfer_appointment
 from navbat.clinic.api import clinic_for, service_of
 from navbat.clinic.models import Chair, Clinic, StaffMember, StaffRole
 from navbat.errors import DomainError
@@ -179,6 +182,11 @@ class RescheduleIn(Input):
 
 class StepIn(Input):
     reason: Reason = ""
+
+
+class TransferIn(Input):
+    patient: Id = Field(description="The new patient's id.")
+    reason: Reason = Field(description="Why the booking is given to another patient (required).")
 
 
 IdempotencyKey = HeaderEx[
@@ -426,6 +434,31 @@ def appointment_reschedule(
         return 201, _reloaded(moved).model_dump()
 
     return idempotent(request, idempotency_key, payload, move)
+
+
+@router.post(
+    "/appointments/{id}/transfer",
+    response={201: AppointmentOut, **errors(400, 404, 409)},
+    operation_id="appointment_transfer",
+    url_name="appointment_transfer",
+    summary="Give a booking to another patient (staff at the desk; audited): the old appointment is "
+    "cancelled and the new patient booked at the same time",
+)
+def appointment_transfer(
+    request: HttpRequest, id: AppointmentId, payload: TransferIn, idempotency_key: IdempotencyKey = None
+) -> HttpResponse:
+    user = request.user
+    appointment = appointment_or_404(user, id)
+    require(can_transfer(user))
+    to_patient = patient_or_404(user, payload.patient)
+
+    def give() -> tuple[int, Any]:
+        given = transfer_appointment(
+            appointment=appointment, to_patient=to_patient, actor=Actor.of(request), reason=payload.reason
+        )
+        return 201, _reloaded(given).model_dump()
+
+    return idempotent(request, idempotency_key, payload, give)
 
 
 def _step(request: HttpRequest, id: int, payload: StepIn | None, step: str, to: Status) -> AppointmentOut:

@@ -14,6 +14,7 @@ from navbat.booking.boards import BoardBy
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember, StaffRole
 from navbat.patients.arrival import IdentityCheck
 from navbat.patients.models import Patient
+from navbat.patients.selectors import whole_number
 
 # Dates and times outside these years are typing errors (or probes), refused before any arithmetic.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -204,6 +205,45 @@ class ReasonForm(BoardFields):
         label = str(dict(self.reasons)[self.cleaned_data["reason"]])
         note = str(self.cleaned_data["note"]).strip()
         return f"{label}: {note}" if note else label
+
+
+class TransferForm(BoardFields):
+    """Give the appointment to another patient (booking.transfer): his patient number, and why."""
+
+    number = forms.CharField(
+        label=_("Patient number of the new patient"),
+        max_length=40,
+        error_messages={"required": _("Enter the new patient's number.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=NOTE_LENGTH,
+        error_messages={"required": _("Say why the visit is transferred to another patient.")},
+    )
+
+    def __init__(self, *args: Any, clinic: Clinic, patients: QuerySet[Patient], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.patients = patients
+
+    def clean_number(self) -> Patient:
+        typed = str(self.cleaned_data["number"])
+        number = whole_number(typed)
+        found = list(self.patients.filter(number=number)[:3]) if number is not None else []
+        # Numbers are unique within a clinic; in a network sharing its registry, the clinic's own comes first.
+        own = [patient for patient in found if patient.clinic_id == self.clinic.pk]
+        if own or len(found) == 1:
+            return (own or found)[0]
+        if found:
+            raise forms.ValidationError(
+                _("Several patients have this number. Transfer the visit at their clinic.")
+            )
+        raise forms.ValidationError(
+            _("No patient has the number “%(value)s”.") % {"value": typed.strip()[:40]}
+        )
+
+    def reason_text(self) -> str:
+        return str(self.cleaned_data["reason"]).strip()
 
 
 class StepForm(BoardFields):

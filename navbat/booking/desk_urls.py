@@ -17,6 +17,7 @@ urlpatterns = [
     path("appointments/<int:pk>/noshow/", desk_views.noshow, name="noshow"),
     path("appointments/<int:pk>/cancel/", desk_views.cancel, name="cancel"),
     path("appointments/<int:pk>/fulfil/", desk_views.fulfil, name="fulfil"),
+    path("appointments/<int:pk>/transfer/", desk_views.transfer, name="transfer"),
     path("my-day/", desk_views.my_day, name="my_day"),
     path("my-day/<int:pk>/fulfil/", desk_views.my_day_fulfil, name="my_day_fulfil"),
 ]

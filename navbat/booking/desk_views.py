@@ -40,6 +40,7 @@ from navbat.accounts.access import (
     can_see_board,
     can_see_clinical,
     can_take_step,
+    can_transfer,
     clinic_of,
     desk_appointment_or_404,
     desk_steps,
@@ -71,8 +72,9 @@ from navbat.booking.desk_forms import (
     OverbookForm,
     ReasonForm,
     StepForm,
+    TransferForm,
 )
-from navbat.booking.errors import BookingErrorCode
+from navbat.booking.errors import BookingErrorCode, TransferErrorCode
 from navbat.booking.models import Appointment
 from navbat.booking.overbooking import (
     ADULT_AGE,
@@ -92,6 +94,7 @@ from navbat.booking.services import (
     reschedule_appointment,
 )
 from navbat.booking.statuses import Status, can_transition
+from navbat.booking.transfer import transfer_appointment
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember
 from navbat.clinic.selectors import urgent_services
 from navbat.errors import DomainError
@@ -112,6 +115,7 @@ CONFLICTS = frozenset(
         BookingErrorCode.SLOT_TAKEN,
         BookingErrorCode.SLOT_UNAVAILABLE,
         BookingErrorCode.INVALID_TRANSITION,
+        TransferErrorCode.PATIENT_BUSY,
         DeskErrorCode.NO_TIME_TODAY,
         DeskErrorCode.NO_FREE_TIME,
         OverbookingErrorCode.NOT_WORKING,
@@ -714,6 +718,47 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def fulfil(request: HttpRequest, pk: int) -> HttpResponse:
     return _take_step(request, pk, "fulfil")
+
+
+@login_required
+@never_cache
+@require_POST
+def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give a booking to another patient, found by his patient number, with a reason (booking.transfer:
+    audited). Answers like the other steps: htmx gets the column, the new appointment marked."""
+    appointment = desk_appointment_or_404(request.user, pk)
+    require(can_transfer(request.user))
+    clinic = appointment.clinic
+    form = TransferForm(request.POST, clinic=clinic, patients=visible_patients(request.user))
+    valid = form.is_valid()
+    desk = Desk(
+        request,
+        clinic,
+        local_day(clinic, appointment.starts_at),
+        form.cleaned_data.get("by", BoardBy.DENTIST),
+    )
+    if not valid:
+        failed = {"pk": appointment.pk, "step": "transfer", "form": form}
+        return _step_answer(request, desk, appointment, status=400, failed=failed)
+    try:
+        given = transfer_appointment(
+            appointment=appointment,
+            to_patient=form.cleaned_data["number"],
+            actor=Actor.of(request),
+            reason=form.reason_text(),
+            now=desk.now,
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        failed = {"pk": appointment.pk, "step": "transfer", "form": form}
+        return _step_answer(request, desk, appointment, status=_status(error), failed=failed)
+    messages.success(
+        request,
+        _("Transferred: %(patient)s now has %(day)s at %(time)s, %(dentist)s, %(chair)s.") % _when(given),
+    )
+    if not _htmx(request):
+        return redirect(board_url(desk.day, desk.by, new=given.pk))
+    return desk.column(given, highlight=given.pk)
 
 
 # The dentist's own day ------------------------------------------------------------------------------------

@@ -12,3 +12,12 @@ class BookingErrorCode(StrEnum):
     NAIVE_DATETIME = "naive_datetime"
     IN_THE_PAST = "in_the_past"
     NATIONAL_ID_REQUIRED = "national_id_required"
+
+
+class TransferErrorCode(StrEnum):
+    """Refusals of booking.transfer (a booking given to another patient by staff)."""
+
+    REASON_REQUIRED = "reason_required"
+    SAME_PATIENT = "same_patient"
+    PATIENT_INACTIVE = "patient_inactive"
+    PATIENT_BUSY = "patient_busy"

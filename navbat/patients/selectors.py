@@ -136,6 +136,12 @@ def search_patients(
     return list(found.order_by("search_surname", "search_name", "pk")[:limit])
 
 
+def whole_number(text: str) -> str | None:
+    """A whole patient number as typed ("nb 000123 7", "NB-000123-7") in its stored form, or None."""
+    number = _number_query(text)
+    return number if number is not None and WHOLE_NUMBER.fullmatch(number) else None
+
+
 def _number_query(text: str) -> str | None:
     """ "NB-000123-7", "nb000123" → the number's beginning as stored, or None if it is not one."""
     compact = text.replace(" ", "").upper()

@@ -136,6 +136,7 @@ def test_operation_ids_are_stable_and_every_operation_declares_its_errors():
         "appointment_arrive",
         "appointment_noshow",
         "appointment_fulfil",
+        "appointment_transfer",
         "patient_list",
         "patient_detail",
         "dentist_list",
