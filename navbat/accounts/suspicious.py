@@ -106,17 +106,17 @@ def shared_phones(*, clinic: Clinic) -> list[Finding]:
         .filter(patients__gte=PATIENTS_PER_PHONE)
         .order_by("-patients")
     )
-    findings = []
-    for row in crowded:
-        patients = Patient.objects.filter(clinic=clinic, phone=row["phone"], merged_into__isnull=True)
-        findings.append(
-            Finding(
-                FindingKind.SHARED_PHONE,
-                f"phone {pseudonym('phone', str(row['phone']))}",
-                row["patients"],
-                tuple(sorted(patient_ref(pk, number) for pk, number in patients.values_list("pk", "number"))),
-            )
+    counts = {str(row["phone"]): row["patients"] for row in crowded}
+    refs: dict[str, list[str]] = defaultdict(list)
+    sharing = Patient.objects.filter(clinic=clinic, phone__in=list(counts), merged_into__isnull=True)
+    for pk, number, phone in sharing.values_list("pk", "number", "phone"):
+        refs[str(phone)].append(patient_ref(pk, number))
+    findings = [
+        Finding(
+            FindingKind.SHARED_PHONE, f"phone {pseudonym('phone', phone)}", count, tuple(sorted(refs[phone]))
         )
+        for phone, count in counts.items()
+    ]
     return findings
 
 
@@ -172,21 +172,36 @@ def cancelled_and_rebooked(*, clinic: Clinic, since: datetime) -> list[Finding]:
     cancellations = AppointmentEvent.objects.filter(
         appointment__clinic=clinic, to_status=Status.CANCELLED, at__gte=since
     ).select_related("appointment__patient")
-    handovers: dict[tuple[int, str | None], list[str]] = defaultdict(list)
-    for event in cancellations:
-        cancelled = event.appointment
-        if cancelled.starts_at - event.at > CANCEL_NOTICE or cancelled.starts_at < event.at:
-            continue
-        taker = (
+    late = [
+        event
+        for event in cancellations
+        if event.appointment.starts_at - event.at <= CANCEL_NOTICE and event.appointment.starts_at >= event.at
+    ]
+    # The bookings that could have taken those times, in one query: same dentist, same start.
+    takers: dict[tuple[int, datetime], list[Appointment]] = defaultdict(list)
+    if late:
+        candidates = (
             Appointment.objects.filter(
-                dentist_id=cancelled.dentist_id,
-                starts_at=cancelled.starts_at,
-                created_at__gte=event.at,
-                created_at__lte=event.at + REBOOK_WITHIN,
+                dentist_id__in={event.appointment.dentist_id for event in late},
+                starts_at__in={event.appointment.starts_at for event in late},
+                created_at__gte=min(event.at for event in late),
             )
-            .exclude(patient_id=cancelled.patient_id)
             .select_related("patient")
-            .first()
+            .order_by("pk")
+        )
+        for candidate in candidates:
+            takers[(candidate.dentist_id, candidate.starts_at)].append(candidate)
+    handovers: dict[tuple[int, str | None], list[str]] = defaultdict(list)
+    for event in late:
+        cancelled = event.appointment
+        taker = next(
+            (
+                other
+                for other in takers[(cancelled.dentist_id, cancelled.starts_at)]
+                if other.patient_id != cancelled.patient_id
+                and event.at <= other.created_at <= event.at + REBOOK_WITHIN
+            ),
+            None,
         )
         if taker is None:
             continue

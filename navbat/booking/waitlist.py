@@ -496,13 +496,17 @@ def _locked_live(offer: WaitlistOffer, now: datetime, *, allow_expired: bool = F
         .select_related("entry__earlier_than", "freed__clinic", "freed__dentist", "appointment")
         .get(pk=offer.pk)
     )
-    if current.status != OfferStatus.OFFERED:
-        if current.status == OfferStatus.EXPIRED:
-            raise DomainError(WaitlistErrorCode.OFFER_EXPIRED, OFFER_EXPIRED_MESSAGE)
-        raise DomainError(WaitlistErrorCode.OFFER_CLOSED, OFFER_CLOSED_MESSAGE)
-    if not allow_expired and now >= current.expires_at:
-        raise DomainError(WaitlistErrorCode.OFFER_EXPIRED, OFFER_EXPIRED_MESSAGE)
+    check_live(current, now, allow_expired=allow_expired)
     return current
+
+
+def check_live(offer: WaitlistOffer, now: datetime, *, allow_expired: bool = False) -> None:
+    """Raise offer_closed for an answered offer, offer_expired for one that has ended (unless
+    `allow_expired`, for the expiry itself)."""
+    if offer.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED):
+        raise DomainError(WaitlistErrorCode.OFFER_CLOSED, OFFER_CLOSED_MESSAGE)
+    if offer.status != OfferStatus.OFFERED or (not allow_expired and now >= offer.expires_at):
+        raise DomainError(WaitlistErrorCode.OFFER_EXPIRED, OFFER_EXPIRED_MESSAGE)
 
 
 def _close(offer: WaitlistOffer, status: OfferStatus, now: datetime) -> None:

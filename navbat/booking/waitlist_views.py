@@ -32,7 +32,7 @@ from navbat.accounts.access import (
 )
 from navbat.accounts.audit import Actor
 from navbat.booking import waitlist
-from navbat.booking.models import OfferStatus, Urgency
+from navbat.booking.models import Urgency
 from navbat.booking.patient_views import patient_pages
 from navbat.booking.services import record_board_view
 from navbat.booking.waitlist_forms import JoinForm
@@ -66,18 +66,10 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as error:
             return _problem(request, error)
         return render(request, "booking/waitlist/offer.html", {"offer": found, "live": True}, status=400)
-    if found.status != OfferStatus.OFFERED or now >= found.expires_at:
-        code = (
-            waitlist.WaitlistErrorCode.OFFER_CLOSED
-            if found.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED)
-            else waitlist.WaitlistErrorCode.OFFER_EXPIRED
-        )
-        message = (
-            waitlist.OFFER_CLOSED_MESSAGE
-            if code == waitlist.WaitlistErrorCode.OFFER_CLOSED
-            else waitlist.OFFER_EXPIRED_MESSAGE
-        )
-        return _problem(request, DomainError(code, message))
+    try:
+        waitlist.check_live(found, now)
+    except DomainError as error:
+        return _problem(request, error)
     minutes_left = max(0, int((found.expires_at - now).total_seconds()) // 60)
     return render(
         request, "booking/waitlist/offer.html", {"offer": found, "live": True, "minutes_left": minutes_left}
