@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -86,6 +85,7 @@ from navbat.booking.overbooking import (
 )
 from navbat.booking.services import (
     DeskErrorCode,
+    arrive_checked,
     book_emergency,
     book_walk_in,
     cancel_appointment,
@@ -98,7 +98,7 @@ from navbat.booking.transfer import transfer_appointment
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember
 from navbat.clinic.selectors import urgent_services
 from navbat.errors import DomainError
-from navbat.patients.arrival import IdentityCheck, check_identity_at_arrival
+from navbat.patients.arrival import IdentityCheck
 from navbat.patients.models import MedicalAlert, Patient
 from navbat.patients.selectors import search_patients
 from navbat.patients.services import record_patient_view, record_search
@@ -649,7 +649,11 @@ def _take_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
         if step == "cancel":
             changed = cancel_appointment(appointment=appointment, actor=_user(request), reason=reason)
         elif isinstance(form, ArriveForm):
-            changed, matched = _arrive(request, appointment, IdentityCheck(form.cleaned_data["identity"]))
+            changed, matched = arrive_checked(
+                appointment=appointment,
+                check=IdentityCheck(form.cleaned_data["identity"]),
+                actor=Actor.of(request),
+            )
             if not matched:
                 messages.warning(
                     request,
@@ -671,17 +675,6 @@ def _take_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     if not _htmx(request):
         return redirect(board_url(desk.day, desk.by))
     return desk.column(appointment, highlight=appointment.pk)
-
-
-def _arrive(request: HttpRequest, appointment: Appointment, check: IdentityCheck) -> tuple[Appointment, bool]:
-    """Arrived, and the registrar's identity check, in one transaction (patients.arrival: a mismatch flags
-    the patient and the visit goes on)."""
-    with transaction.atomic():
-        changed = change_status(appointment=appointment, to=Status.ARRIVED, actor=_user(request))
-        matched = check_identity_at_arrival(
-            patient=appointment.patient, check=check, actor=Actor.of(request), appointment_id=appointment.pk
-        )
-    return changed, matched
 
 
 def _step_answer(

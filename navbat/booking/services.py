@@ -26,6 +26,7 @@ from navbat.booking.statuses import ACTIVE_STATUSES, Channel, Status, can_transi
 from navbat.clinic.models import Chair, Funding, Service, StaffMember
 from navbat.errors import DomainError
 from navbat.notify import services as notify
+from navbat.patients.arrival import IdentityCheck, check_identity_at_arrival
 from navbat.patients.models import Patient
 from navbat.patients.selectors import registry_clinics
 from navbat.scheduling import Slot, check_slot
@@ -617,3 +618,16 @@ def offer_freed_time_on_commit(appointment: Appointment) -> None:
         )
 
     transaction.on_commit(offer, robust=True)
+
+
+def arrive_checked(
+    *, appointment: Appointment, check: IdentityCheck, actor: Actor
+) -> tuple[Appointment, bool]:
+    """The patient arrived, and the registrar checked who he is, in one transaction. Returns the appointment
+    and whether the identity matched (patients.arrival: a mismatch flags the patient; the visit goes on)."""
+    with transaction.atomic():
+        changed = change_status(appointment=appointment, to=Status.ARRIVED, actor=actor.user)
+        matched = check_identity_at_arrival(
+            patient=appointment.patient, check=check, actor=actor, appointment_id=appointment.pk
+        )
+    return changed, matched
