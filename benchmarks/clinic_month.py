@@ -22,7 +22,7 @@ through events in time order. Every day (`--bookings-per-day` on Monday–Saturd
 - the scalper group (`--scalper-phones` SIM cards behind `--scalper-ips` addresses) tries to take
   `--scalper-share` of each morning's release: it registers invented adults online (request_code →
   verify_code → register_self, so phone verification, OTP rate limits and the per-phone patient limit
-  apply), enters every free identity into the draw, and polls the new day hourly as its times open
+  apply), enters every free identity into the draw, and polls the new day hourly (it opens whole at 07:00)
   (a search counted by accounts.ratelimits with the search limits, then book_appointment: quotas, the
   no-show policy and the draw apply). 70% of its tickets are resold: 1.5–6 h before the visit the
   scalper cancels and the buyer books that very time at once; the rest are cancelled late or not used;
@@ -171,6 +171,7 @@ from navbat.booking.models import (
 )
 from navbat.booking.noshows import run_capacity_rules
 from navbat.booking.release import enter_draw, run_release_draw
+from navbat.booking.reserve import RESERVE_HIDDEN_CHANNELS
 from navbat.booking.selectors import find_free_slots, load_availability
 from navbat.booking.services import book_appointment, book_emergency, cancel_appointment, change_status
 from navbat.booking.statuses import Channel, Status
@@ -226,7 +227,7 @@ EMERGENCIES_PER_DAY = 5
 ACCEPTS_LATER = 0.60
 JOINS_WAITLIST = 0.80
 RESOLD = 0.70
-SCALPER_POLLS = 9  # hourly, 08:05–16:05, as the new day's times open (the online horizon rolls)
+SCALPER_POLLS = 9  # hourly, 08:05–16:05, for what the draw and the first hours left of the new day
 ANSWERS_CALL = 0.70
 REFILL_LEAD = timedelta(hours=2)
 GOAL_REFILL, GOAL_SCALPER, GOAL_EMERGENCY = 0.90, 0.01, 0.95
@@ -736,6 +737,7 @@ class Simulation:
             wishes=Wishes(windows=(request.window,)) if request.window else None,
             limit=1,
             online=request.channel == Channel.WEB,
+            hide_reserve=request.channel in RESERVE_HIDDEN_CHANNELS,  # as the console does
         )
         return slots[0] if slots else None
 

@@ -49,6 +49,7 @@ from navbat.api import (
     errors,
 )
 from navbat.booking.models import Appointment
+from navbat.booking.reserve import RESERVE_HIDDEN_CHANNELS
 from navbat.booking.selectors import find_free_slots
 from navbat.booking.services import (
     book_appointment,
@@ -330,6 +331,7 @@ def slots_list(request: HttpRequest, filters: Query[SlotQuery]) -> list[SlotOut]
         patient_id=patient.pk if patient is not None else None,
         limit=filters.limit,
         online=booking_channel(user) == Channel.WEB,
+        hide_reserve=booking_channel(user) in RESERVE_HIDDEN_CHANNELS,
     )
     dentists = {
         d.pk: d.display_name

@@ -48,6 +48,7 @@ from navbat.accounts.audit import Actor
 from navbat.booking.console_forms import CallerForm, CancelForm, OptionsForm, SearchForm, SlotForm
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment
+from navbat.booking.reserve import RESERVE_HIDDEN_CHANNELS
 from navbat.booking.selectors import best_options, no_show_count, upcoming_visits
 from navbat.booking.services import book_appointment, cancel_appointment, reschedule_appointment
 from navbat.booking.statuses import Channel
@@ -177,6 +178,7 @@ def _find(request: HttpRequest, clinic: Clinic, patient: Patient, form: OptionsF
         dentist=data["dentist"],
         patient_id=patient.pk,
         online=booking_channel(request.user) == Channel.WEB,
+        hide_reserve=booking_channel(request.user) in RESERVE_HIDDEN_CHANNELS,
     )
     dentists = StaffMember.objects.select_related("user").in_bulk({s.dentist_id for s in slots})
     chairs = Chair.objects.in_bulk({s.chair_id for s in slots})

@@ -65,11 +65,13 @@ def place_hold(
     channel: Channel = Channel.WEB,
     ignore_appointment_id: int | None = None,
     now: datetime | None = None,
+    reserve_released: bool = False,
 ) -> SlotHold:
     """Hold `starts_at` for `patient` for HOLD_MINUTES, with `dentist` or the first who fits, and a chair.
 
     The same checks as booking (the patient's age, the clinic's notice and horizon online, nobody else
     busy); `ignore_appointment_id` is the appointment being moved, whose time is free for this purpose.
+    `reserve_released`: the emergency reserve is released to the one held for (a waitlist offer).
     Raises DomainError slot_taken when another booking or live hold has the time.
     """
     now = now or timezone.now()
@@ -102,6 +104,7 @@ def place_hold(
             chair=None,
             now=now,
             ignore_appointment_id=ignore_appointment_id,
+            reserve_released=reserve_released,
         )
         SlotHold.objects.filter(patient=patient).delete()
         # Expired holds may still be rows: those in this one's way go, or the constraints would refuse it.

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
 from navbat.booking.models import Appointment
+from navbat.booking.selectors import last_online_day
 from navbat.booking.statuses import Status
 from navbat.clinic.models import Clinic, Service, StaffMember, StaffRole
 from navbat.clinic.selectors import urgent_codes
@@ -88,7 +89,7 @@ def dentists_for(service: Service) -> QuerySet[StaffMember]:
 def strip_days(clinic: Clinic, *, now: datetime) -> list[date]:
     """The days a patient may book online, in the clinic's calendar: today to the end of the horizon."""
     today = now.astimezone(clinic.tz).date()
-    last = (now + timedelta(days=clinic.horizon_days)).astimezone(clinic.tz).date()
+    last = last_online_day(clinic, now)
     return [today + timedelta(days=n) for n in range(min((last - today).days + 1, STRIP_DAYS))]
 
 

@@ -5,6 +5,14 @@ every channel alike — online, the call centre and the desk: a registrar cannot
 specialty for a patient either (that is how tickets were hoarded through friendly staff). Only emergencies
 are exempt: a patient in pain is seen whatever else he has booked. The third limit, patients per phone,
 lives in the registry (Clinic.max_patients_per_phone, patients.services).
+
+Patients new to the clinic share a phone's quota. Six invented names on one SIM card are six patients to the
+registry, and forty SIM cards held 240 free visits at once for a scalper group. So patients the clinic has
+never seen (no visit they came to, identity not checked from a document) who share a phone hold the clinic's
+limit of free visits per specialty between them when booked online or by the call centre, and enter a day's
+release draw once between them (booking.release). Children reached through a parent's phone have no phone of
+their own and are not counted. At the desk, where a registrar can check a document (Patient.is_verified), the
+limit is per patient again.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from navbat.booking.models import Appointment, AppointmentMove, BookingPolicy
@@ -20,6 +29,7 @@ from navbat.booking.statuses import Channel, Status
 from navbat.clinic.models import Clinic, Funding, Service
 from navbat.errors import DomainError
 from navbat.patients.models import Patient
+from navbat.patients.selectors import registry
 
 FREE_BOOKINGS_PER_SPECIALTY = 1
 MAX_RESCHEDULES = 2
@@ -31,8 +41,15 @@ EXEMPT_CHANNELS = frozenset({Channel.EMERGENCY})
 HELD_STATUSES = frozenset({Status.PENDING, Status.BOOKED})
 
 
+# Channels where patients new to the clinic share their phone's quota (no registrar has seen them).
+SHARED_PHONE_CHANNELS = frozenset({Channel.WEB, Channel.PHONE})
+# The patient came to a visit: a registrar saw him at the desk.
+CAME_STATUSES = frozenset({Status.ARRIVED, Status.CHECKED_IN, Status.FULFILLED})
+
+
 class QuotaErrorCode(StrEnum):
     FREE_BOOKING_LIMIT = "free_booking_limit"
+    PHONE_FREE_BOOKING_LIMIT = "phone_free_booking_limit"
     RESCHEDULE_LIMIT = "reschedule_limit"
 
 
@@ -70,16 +87,20 @@ def check_free_booking_quota(
     if service.funding != Funding.STATE or Channel(channel) in EXEMPT_CHANNELS:
         return
     limit = limits_for(service.clinic).free_bookings_per_specialty
-    held = Appointment.objects.filter(
-        patient=patient,
-        status__in=HELD_STATUSES,
-        starts_at__gt=now,
-        service__funding=Funding.STATE,
-        service__specialty_id=service.specialty_id,
-    )
-    if ignore_appointment_id is not None:
-        held = held.exclude(pk=ignore_appointment_id)
-    if held.count() >= limit:
+
+    def held_by(patients: Q) -> int:
+        held = Appointment.objects.filter(
+            patients,
+            status__in=HELD_STATUSES,
+            starts_at__gt=now,
+            service__funding=Funding.STATE,
+            service__specialty_id=service.specialty_id,
+        )
+        if ignore_appointment_id is not None:
+            held = held.exclude(pk=ignore_appointment_id)
+        return held.count()
+
+    if held_by(Q(patient=patient)) >= limit:
         raise DomainError(
             QuotaErrorCode.FREE_BOOKING_LIMIT,
             _(
@@ -88,6 +109,32 @@ def check_free_booking_quota(
             ),
             limit=limit,
         )
+    if Channel(channel) not in SHARED_PHONE_CHANNELS or not shares_phone_quota(patient):
+        return
+    if held_by(Q(patient__in=new_patients_on_phone(patient))) >= limit:
+        raise DomainError(
+            QuotaErrorCode.PHONE_FREE_BOOKING_LIMIT,
+            _(
+                "Another patient with this phone number already has a free visit booked with this kind of "
+                "dentist. Patients who have not yet been to the clinic share one such visit per phone "
+                "number. To book more, bring an identity document to the reception desk."
+            ),
+            limit=limit,
+        )
+
+
+def shares_phone_quota(patient: Patient) -> bool:
+    """A patient with a phone of his own whom the clinic has not seen: never came to a visit, no document
+    checked."""
+    if not patient.phone or patient.is_verified:
+        return False
+    return not Appointment.objects.filter(patient=patient, status__in=CAME_STATUSES).exists()
+
+
+def new_patients_on_phone(patient: Patient) -> QuerySet[Patient]:
+    """The patients of the registry on `patient`'s phone whom the clinic has not seen, himself included."""
+    came = Appointment.objects.filter(patient=OuterRef("pk"), status__in=CAME_STATUSES)
+    return registry(patient.clinic).filter(phone=patient.phone, is_verified=False).exclude(Exists(came))
 
 
 def first_booking(appointment: Appointment) -> Appointment:

@@ -34,7 +34,13 @@ from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
 from navbat.booking.models import Appointment, DrawOutcome, ReleaseDraw, ReleaseDrawEntry
-from navbat.booking.quotas import limits_for
+from navbat.booking.quotas import (
+    SHARED_PHONE_CHANNELS,
+    check_free_booking_quota,
+    limits_for,
+    new_patients_on_phone,
+    shares_phone_quota,
+)
 from navbat.booking.selectors import find_free_slots
 from navbat.booking.statuses import Channel
 from navbat.clinic.models import Clinic, Service, StaffMember
@@ -54,6 +60,7 @@ class ReleaseErrorCode(StrEnum):
     DRAW_OPEN = "release_draw_open"
     DRAW_CLOSED = "release_draw_closed"
     ALREADY_ENTERED = "release_draw_already_entered"
+    PHONE_ALREADY_ENTERED = "release_draw_phone_already_entered"
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,9 @@ def enter_draw(
     take in his order of preference (`wishes`; none: any time that day) and `dentist` if he wants one.
 
     Raises DomainError release_draw_closed outside the window, release_draw_already_entered for a second
-    entry of the same patient (whoever makes it: one entry per patient)."""
+    entry of the same patient (whoever makes it: one entry per patient), release_draw_phone_already_entered
+    for a second patient new to the clinic on one phone (booking.quotas), and the quota's error when he
+    already holds the free visit the draw would give him."""
     now = now or timezone.now()
     clinic = service.clinic
     release = release_of(clinic, now)
@@ -151,6 +160,20 @@ def enter_draw(
                 transaction.on_commit(lambda: _schedule_draw(draw))
             if draw.entries.filter(patient=patient).exists():
                 raise _already_entered()
+            # He could not be booked: tell him now, not by a lost draw.
+            check_free_booking_quota(patient=patient, service=service, channel=channel, now=now)
+            if (
+                Channel(channel) in SHARED_PHONE_CHANNELS
+                and shares_phone_quota(patient)
+                and draw.entries.filter(patient__in=new_patients_on_phone(patient)).exists()
+            ):
+                raise DomainError(
+                    ReleaseErrorCode.PHONE_ALREADY_ENTERED,
+                    _(
+                        "Someone with this phone number is already in today's draw. Patients who have not "
+                        "yet been to the clinic take part once per phone number."
+                    ),
+                )
             return ReleaseDrawEntry.objects.create(
                 draw=draw,
                 patient=patient,
@@ -237,6 +260,7 @@ def _candidates(entry: ReleaseDrawEntry, *, day: date, now: datetime) -> list[Sl
         patient_id=entry.patient_id,
         limit=None,
         online=False,  # the day lies at the horizon's end, which opens for the draw
+        hide_reserve=True,  # which draws no emergencies
     )
     if not entry.wishes:
         return slots

@@ -4,16 +4,17 @@ Per clinic (clinic.CapacityPolicy): a share of each dentist's working day — th
 department keeps its share (default 10%) — or, for a dentist with named ReserveBlocks, those blocks. A clinic
 without a policy keeps no reserve.
 
-Who sees it: `hidden_reserve` is busy time in booking.selectors.load_availability for online booking of
-ordinary services; the urgent services (the "I am in pain" flow after its triage questions) and staff see
-and book it, and book_emergency books it through `DepartmentReserve`.
+Who sees it: `hidden_reserve` is busy time in booking.selectors.load_availability for ordinary services
+booked online or by the call centre (RESERVE_HIDDEN_CHANNELS): held back for urgent cases, it must not fill
+up with next month's check-ups. The urgent services (the "I am in pain" flow after its triage questions) see
+and book it on every channel, the desk (reception, walk-ins, emergencies) sees it, and book_emergency books
+it through `DepartmentReserve`.
 
-Release: a part of the reserve opens to everyone the evening before its day (policy
-`reserve_release_evening_at`, default 18:00) — or, with no evening release, `reserve_release_hours` (default
-2) before it starts. At each of these lead times the release task (`release_due_reserve`, run by
-booking.noshows.sweep_capacity) offers what is still free to the waitlist (booking.waitlist.offer_freed_time),
-whose offer holds it for the best waiting patient before anyone else can take it; what nobody waiting wants
-is open to everyone.
+Release, in two steps (issue 6 §3): the evening before its day (policy `reserve_release_evening_at`, default
+18:00) what is still free is offered to the waitlist (booking.waitlist.offer_freed_time), whose offer holds
+it for the best waiting patient; the rest stays kept for emergencies. `reserve_release_hours` (default 2)
+before it starts it opens to everyone, and what is still free is offered to the waitlist once more. The
+release task (`release_due_reserve`) is run by booking.noshows.sweep_capacity.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ from django.utils import timezone
 
 from navbat.booking.models import SlotHold
 from navbat.booking.selectors import load_availability, local_window, slot_request
+from navbat.booking.statuses import Channel
 from navbat.clinic.models import CapacityPolicy, Clinic, ReserveBlock, Service
 from navbat.clinic.selectors import urgent_codes
 from navbat.patients.models import Patient
 from navbat.scheduling import Interval, Slot, find_slots, intersect, normalize, subtract
 from navbat.scheduling.intervals import clip
 from navbat.scheduling.reserve import day_tail
+
+# Channels whose ordinary bookings do not see the reserve until it opens to everyone.
+RESERVE_HIDDEN_CHANNELS = frozenset({Channel.WEB, Channel.PHONE})
 
 
 def capacity_policy(clinic: Clinic) -> CapacityPolicy | None:
@@ -83,12 +88,17 @@ def reserve_time(
     return reserve
 
 
-def opens_at(span: Interval, *, clinic: Clinic, policy: CapacityPolicy) -> datetime:
-    """When a part of the reserve opens to everyone: the evening before its day, or some hours before."""
-    if policy.reserve_release_evening_at is not None:
-        day = span.start.astimezone(clinic.tz).date() - timedelta(days=1)
-        return datetime.combine(day, policy.reserve_release_evening_at, tzinfo=clinic.tz)
+def opens_at(span: Interval, *, policy: CapacityPolicy) -> datetime:
+    """When a part of the reserve opens to everyone: some hours before it starts."""
     return span.start - timedelta(hours=policy.reserve_release_hours)
+
+
+def offered_at(span: Interval, *, clinic: Clinic, policy: CapacityPolicy) -> datetime | None:
+    """When a part of the reserve is first offered to the waitlist: the evening before its day, if at all."""
+    if policy.reserve_release_evening_at is None:
+        return None
+    day = span.start.astimezone(clinic.tz).date() - timedelta(days=1)
+    return datetime.combine(day, policy.reserve_release_evening_at, tzinfo=clinic.tz)
 
 
 def hidden_reserve(
@@ -100,8 +110,9 @@ def hidden_reserve(
     now: datetime,
     hold_patient_id: int | None = None,
 ) -> dict[int, tuple[Interval, ...]]:
-    """The reserve an ordinary online booking must not see at `now`: not yet open, and not held for the
-    booking patient himself (a waitlist offer holds a released part for him)."""
+    """The reserve an ordinary booking online or by the call centre must not see at `now`: not yet open to
+    everyone, and not held for the booking patient himself (a waitlist offer holds a released part for
+    him)."""
     policy = capacity_policy(clinic)
     if policy is None:
         return {}
@@ -118,7 +129,7 @@ def hidden_reserve(
         )
     hidden = {}
     for dentist_id, spans in reserve.items():
-        kept = subtract([s for s in spans if now < opens_at(s, clinic=clinic, policy=policy)], own)
+        kept = subtract([s for s in spans if now < opens_at(s, policy=policy)], own)
         if kept:
             hidden[dentist_id] = kept
     return hidden
@@ -180,7 +191,7 @@ def free_reserve(*, clinic: Clinic, day: date, now: datetime) -> list[tuple[int,
 
 
 def release_due_reserve(*, now: datetime | None = None) -> int:
-    """Offer to the waitlist every free part of the reserve whose lead time (the evening before, or some
+    """Offer to the waitlist every free part of the reserve whose lead time (the evening before, and some
     hours before its start) came since the last run. Returns how many parts were offered."""
     from navbat.booking.waitlist import offer_freed_time
     from navbat.clinic.models import Chair, StaffMember
@@ -193,11 +204,8 @@ def release_due_reserve(*, now: datetime | None = None) -> int:
         today = now.astimezone(clinic.tz).date()
         for day in (today, today + timedelta(days=1)):
             for dentist_id, chair_id, span in free_reserve(clinic=clinic, day=day, now=now):
-                lead_times = {
-                    opens_at(span, clinic=clinic, policy=policy),
-                    span.start - timedelta(hours=policy.reserve_release_hours),
-                }
-                if any(since < moment <= now for moment in lead_times):
+                lead_times = {offered_at(span, clinic=clinic, policy=policy), opens_at(span, policy=policy)}
+                if any(moment is not None and since < moment <= now for moment in lead_times):
                     offer_freed_time(
                         clinic=clinic,
                         dentist=StaffMember.objects.get(pk=dentist_id),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -223,6 +223,26 @@ def _collect(
         chair_busy[chair_id].append(span)
 
 
+def last_online_day(clinic: Clinic, now: datetime) -> date:
+    """The last day patients may book online at `now`. Days open whole, at the clinic's release time
+    (BookingPolicy.release_time, booking.release): before it today + horizon_days - 1, from it on today +
+    horizon_days. A rolling "now + horizon" would open a new day's times one by one through the day, so that
+    whoever polls most often takes them and the release draw covers nothing."""
+    from navbat.booking.quotas import limits_for
+
+    local = now.astimezone(clinic.tz)
+    last = local.date() + timedelta(days=clinic.horizon_days)
+    if local.time() < limits_for(clinic).release_time:
+        last -= timedelta(days=1)
+    return last
+
+
+def online_horizon(clinic: Clinic, now: datetime) -> timedelta:
+    """From `now` to the end of the last day open online (last_online_day), in real time."""
+    end = datetime.combine(last_online_day(clinic, now) + timedelta(days=1), time(0), tzinfo=clinic.tz)
+    return end.astimezone(UTC) - now.astimezone(UTC)
+
+
 def slot_request(
     *,
     clinic: Clinic,
@@ -245,7 +265,7 @@ def slot_request(
         patient_busy=patient_busy,
         wishes=wishes or Wishes(),
         min_notice=timedelta(minutes=clinic.min_notice_minutes) if online else timedelta(0),
-        horizon=timedelta(days=clinic.horizon_days if online else 366),
+        horizon=online_horizon(clinic, now) if online else timedelta(days=366),
         step=timedelta(minutes=clinic.slot_step_minutes),
         limit=limit,
     )
@@ -263,11 +283,12 @@ def find_free_slots(
     wishes: Wishes | None = None,
     limit: int | None = 10,
     online: bool = True,
+    hide_reserve: bool | None = None,
 ) -> list[Slot]:
     """Free slots for a service, earliest first. With a limit it loads two days, then four, eight, … until it
     has enough: the earliest slots are usually near, and a clinic's size should not decide the cost.
-    Online, the emergency reserve not open yet is busy unless the service is an urgent one (booking.reserve).
-    """
+    With `hide_reserve` (by default: when online) the emergency reserve not open yet is busy unless the
+    service is an urgent one (booking.reserve; the call centre hides it too)."""
     from navbat.booking.reserve import is_urgent
 
     dentist_ids = frozenset({dentist.pk}) if dentist is not None else None
@@ -295,7 +316,7 @@ def find_free_slots(
             patient_id=patient_id,
             hold_patient_id=patient_id,
             now=now,
-            hide_reserve=online and not is_urgent(service),
+            hide_reserve=(online if hide_reserve is None else hide_reserve) and not is_urgent(service),
         )
         wanted = None if limit is None else limit - len(found)
         # Slots must start inside the loaded days: the core need not look further than they go.
@@ -329,6 +350,7 @@ def best_options(
     patient_id: int | None = None,
     count: int = BEST_OPTIONS,
     online: bool = False,
+    hide_reserve: bool | None = None,
 ) -> list[Slot]:
     """The `count` options to offer a caller, earliest first, across dentists and chairs.
 
@@ -354,6 +376,7 @@ def best_options(
             wishes=wishes,
             limit=None,
             online=online,
+            hide_reserve=hide_reserve,
         )
         for slot in slots:
             key = (slot.dentist_id, slot.start.astimezone(clinic.tz).date())

@@ -20,7 +20,7 @@ from navbat.booking import noshows, quotas, release
 from navbat.booking.boards import first_free_slots, local_day, spread_options
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment, AppointmentEvent
-from navbat.booking.reserve import DepartmentReserve, is_urgent
+from navbat.booking.reserve import RESERVE_HIDDEN_CHANNELS, DepartmentReserve, is_urgent
 from navbat.booking.selectors import load_availability, slot_request
 from navbat.booking.statuses import ACTIVE_STATUSES, Channel, Status, can_transition
 from navbat.clinic.models import Chair, Funding, Service, StaffMember
@@ -223,6 +223,7 @@ def _fitting_slot(
     now: datetime,
     ignore_appointment_id: int | None = None,
     online_rules: bool = True,
+    reserve_released: bool = False,
 ) -> Slot:
     clinic = service.clinic
     local_start = starts_at.astimezone(clinic.tz)
@@ -241,8 +242,11 @@ def _fitting_slot(
         # is not.
         hold_patient_id=patient.pk,
         now=now,
-        # The emergency reserve not open yet is not for ordinary online booking (booking.reserve).
-        hide_reserve=online_rules and channel in ONLINE_CHANNELS and not is_urgent(service),
+        # The emergency reserve not open yet is not for ordinary bookings online or by the call centre
+        # (booking.reserve).
+        hide_reserve=(
+            not reserve_released and Channel(channel) in RESERVE_HIDDEN_CHANNELS and not is_urgent(service)
+        ),
     )
     request = slot_request(
         clinic=clinic,

@@ -341,6 +341,7 @@ def _make_offer(*, entry: WaitlistEntry, freed: FreedTime, minutes: int, now: da
         dentist=freed.dentist,
         ignore_appointment_id=entry.earlier_than_id,
         now=now,
+        reserve_released=True,  # freed time, the reserve's included, goes to the waitlist first
     )
     expires_at = now + timedelta(minutes=minutes)
     SlotHold.objects.filter(pk=hold.pk).update(expires_at=expires_at)

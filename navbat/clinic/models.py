@@ -562,7 +562,7 @@ class CapacityPolicy(models.Model):
         _("emergency reserve (percent of each day)"), default=10, validators=[MaxValueValidator(100)]
     )
     reserve_release_evening_at = models.TimeField(
-        _("reserve opens the evening before at"),
+        _("reserve offered to the waitlist the evening before at"),
         null=True,
         blank=True,
         default=time(18, 0),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from navbat.accounts.models import IdempotencyRecord
 from navbat.booking.models import Appointment, AppointmentEvent
 from navbat.booking.statuses import Status
+from navbat.clinic.models import CapacityPolicy
 from tests.api.conftest import assert_error
 
 
@@ -65,6 +66,29 @@ def test_patients_get_online_slots_after_the_clinics_notice(world, as_user):
 
     notice = timedelta(minutes=world.clinic.min_notice_minutes)
     assert datetime.fromisoformat(slots[0]["start"]) >= timezone.now() + notice
+
+
+def test_the_call_centre_does_not_get_the_emergency_reserve_the_desk_does(world, as_user):
+    # The working day 08:00–20:00: a 10% reserve is its last 72 minutes, 75 in quarter hours, from 18:45.
+    CapacityPolicy.objects.create(clinic=world.clinic)
+    day = world.at(2, 0).date()
+    query = {
+        "service": "checkup",
+        "date_from": day,
+        "date_to": day,
+        "dentist": world.dentists[0].pk,
+        "limit": 50,
+    }
+
+    def starts(role):
+        return {datetime.fromisoformat(s["start"]) for s in as_user(role).get("/slots", query).json()}
+
+    by_phone, at_the_desk = starts("operator"), starts("registrar")
+
+    assert world.at(2, 18, 15) in by_phone and not {world.at(2, 18, 30), world.at(2, 18, 45)} & by_phone
+    assert {world.at(2, 18, 30), world.at(2, 18, 45), world.at(2, 19, 30)} <= at_the_desk
+    refused = as_user("operator").post("/appointments", booking(world, start=world.at(2, 19).isoformat()))
+    assert_error(refused, 409, "slot_taken")
 
 
 def test_slots_refuse_an_unknown_service_or_dentist_and_dates_out_of_order(world, as_user):

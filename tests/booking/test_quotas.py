@@ -20,6 +20,7 @@ from navbat.booking.services import (
 from navbat.booking.statuses import Channel, Status
 from navbat.clinic.models import Funding, Service
 from navbat.errors import DomainError
+from navbat.patients.models import Patient
 from tests import factories
 from tests.small_clinic import MONDAY, NOW, SmallClinic, at
 
@@ -53,10 +54,11 @@ def test_a_second_free_booking_of_the_same_specialty_is_refused_on_every_channel
     c = small_clinic
     book(c, free, 9)
     for channel in (Channel.WEB, Channel.PHONE, Channel.RECEPTION, Channel.WALK_IN):
-        with pytest.raises(DomainError) as refused, translation.override("en"):
-            book(c, free, 11, day=TUESDAY, channel=channel)
-        assert refused.value.code == QuotaErrorCode.FREE_BOOKING_LIMIT
-        assert "already has a free visit" in str(refused.value.message)
+        with translation.override("en"):
+            with pytest.raises(DomainError) as refused:
+                book(c, free, 11, day=TUESDAY, channel=channel)
+            assert refused.value.code == QuotaErrorCode.FREE_BOOKING_LIMIT
+            assert "already has a free visit" in str(refused.value.message)
     assert Appointment.objects.filter(patient=c.patient).count() == 1
 
 
@@ -179,3 +181,76 @@ def test_a_booking_moved_twice_cannot_even_hold_a_third_time(small_clinic: Small
             now=NOW,
         )
     assert refused.value.code == QuotaErrorCode.RESCHEDULE_LIMIT
+
+
+# Patients new to the clinic share their phone's quota ----------------------------------------------------
+
+
+def on_one_phone(c: SmallClinic, count: int) -> list[Patient]:
+    """`count` invented adults on one SIM card, as a scalper registers them (six a phone are allowed)."""
+    return [factories.PatientFactory(clinic=c.clinic, phone="+998901112233") for _ in range(count)]
+
+
+def book_for(
+    patient: Patient, service: Service, hour: int, *, channel: Channel = Channel.WEB, day: date = MONDAY
+) -> Appointment:
+    return book_appointment(
+        patient=patient, service=service, starts_at=at(day, hour), channel=channel, now=NOW
+    )
+
+
+def test_new_patients_on_one_phone_share_one_free_visit_online_and_by_the_call_centre(
+    small_clinic: SmallClinic, free: Service
+) -> None:
+    c = small_clinic
+    first, second, third = on_one_phone(c, 3)
+    book_for(first, free, 9)
+    for patient, channel in ((second, Channel.WEB), (third, Channel.PHONE)):
+        with translation.override("en"):
+            with pytest.raises(DomainError) as refused:
+                book_for(patient, free, 11, channel=channel, day=TUESDAY)
+            assert refused.value.code == QuotaErrorCode.PHONE_FREE_BOOKING_LIMIT
+            assert "reception desk" in str(refused.value.message)
+    with translation.override("ru"):
+        with pytest.raises(DomainError) as refused:
+            book_for(second, free, 12, day=TUESDAY)
+        assert "номер" in str(refused.value.message)
+    assert Appointment.objects.filter(patient__in=[first, second, third]).count() == 1
+    # Paid care and another specialty are not limited.
+    assert book_for(second, c.therapy, 10).status == Status.BOOKED
+
+
+def test_the_desk_a_checked_document_or_a_past_visit_lifts_the_phone_limit(
+    small_clinic: SmallClinic, free: Service
+) -> None:
+    c = small_clinic
+    first, second, third, fourth = on_one_phone(c, 4)
+    visited = book_for(first, free, 11, day=NOW.date())
+    # At the desk the registrar sees the person: the limit is per patient there.
+    assert book_for(second, free, 10, channel=Channel.RECEPTION).status == Status.BOOKED
+    # A document checked: no longer new to the clinic.
+    third.is_verified = True
+    third.save()
+    assert book_for(third, free, 11).status == Status.BOOKED
+    with pytest.raises(DomainError) as refused:
+        book_for(fourth, free, 12)
+    assert refused.value.code == QuotaErrorCode.PHONE_FREE_BOOKING_LIMIT
+    # The first one came to his visit: the clinic has seen him, and his visit no longer counts for the phone
+    # (the desk's booking for the second still does).
+    change_status(appointment=visited, to=Status.ARRIVED)
+    change_status(appointment=visited, to=Status.FULFILLED)
+    with pytest.raises(DomainError):
+        book_for(fourth, free, 12)
+    cancel_appointment(appointment=Appointment.objects.get(patient=second))
+    assert book_for(fourth, free, 12).status == Status.BOOKED
+
+
+def test_a_child_on_the_parents_phone_and_other_phones_are_not_counted(
+    small_clinic: SmallClinic, free: Service
+) -> None:
+    c = small_clinic
+    (parent,) = on_one_phone(c, 1)
+    child = factories.PatientFactory(clinic=c.clinic, phone="", birth_date=date(2018, 4, 2))
+    book_for(parent, free, 9)
+    assert book_for(child, free, 10).status == Status.BOOKED
+    assert book_for(c.other_patient, free, 11).status == Status.BOOKED

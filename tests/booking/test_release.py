@@ -18,6 +18,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from navbat.accounts.access import Role
 from navbat.booking.models import Appointment, DrawOutcome, ReleaseDraw, ReleaseDrawEntry, SlotHold
+from navbat.booking.patient_forms import strip_days
 from navbat.booking.release import (
     ReleaseErrorCode,
     check_not_in_draw,
@@ -27,12 +28,14 @@ from navbat.booking.release import (
     run_release_draw,
     run_release_draw_task,
 )
+from navbat.booking.selectors import find_free_slots
 from navbat.booking.services import book_appointment
 from navbat.booking.statuses import Channel, Status
 from navbat.errors import DomainError
 from navbat.notify.backends import MemoryBackend
 from navbat.notify.models import Kind, Notification
 from navbat.patients.models import ConsentKind, Patient
+from navbat.scheduling import Slot
 from tests import factories
 from tests.api.conftest import build_api_world
 from tests.notify.outbox import grant, run_worker, sent_texts
@@ -87,6 +90,34 @@ def test_the_day_at_the_horizons_end_opens_at_seven_for_ten_minutes(c: SmallClin
     assert release.is_open(OPENING) and not release.is_open(CLOSED)
 
 
+def test_the_new_day_opens_whole_at_seven_not_time_by_time(c: SmallClinic) -> None:
+    def monday_online(now: datetime) -> list[Slot]:
+        return find_free_slots(
+            clinic=c.clinic, service=c.therapy, first_day=MONDAY, last_day=MONDAY, now=now, limit=None
+        )
+
+    # Before seven Monday is beyond the horizon, its morning included; from seven all of it is there, the
+    # last hours too, so the draw covers the whole day and polling later in the day finds nothing new.
+    assert monday_online(OPENING - timedelta(seconds=1)) == []
+    assert strip_days(c.clinic, now=OPENING - timedelta(seconds=1))[-1] == MONDAY - timedelta(days=1)
+    opened = {slot.start.astimezone(c.clinic.tz).strftime("%H:%M") for slot in monday_online(OPENING)}
+    assert {"09:00", "12:30", "17:30"} <= opened
+    assert strip_days(c.clinic, now=OPENING)[-1] == MONDAY
+    assert {s.start for s in monday_online(at(FRIDAY, 15))} == {s.start for s in monday_online(OPENING)}
+    # Tuesday opens on Saturday at seven.
+    assert (
+        find_free_slots(
+            clinic=c.clinic,
+            service=c.therapy,
+            first_day=MONDAY + timedelta(days=1),
+            last_day=MONDAY + timedelta(days=1),
+            now=at(FRIDAY, 23, 59),
+            limit=None,
+        )
+        == []
+    )
+
+
 def test_online_booking_of_the_opened_day_in_the_window_is_refused_with_the_way_to_the_draw(
     c: SmallClinic,
 ) -> None:
@@ -130,6 +161,23 @@ def test_one_entry_per_patient_whoever_makes_it(c: SmallClinic) -> None:
         )
     assert refused.value.code == ReleaseErrorCode.ALREADY_ENTERED
     assert ReleaseDrawEntry.objects.filter(patient=c.patient).count() == 1
+
+
+def test_patients_new_to_the_clinic_on_one_phone_enter_the_draw_once(c: SmallClinic) -> None:
+    first, second, third = (
+        factories.PatientFactory(clinic=c.clinic, phone="+998901112233") for _ in range(3)
+    )
+    enter_draw(patient=first, service=c.therapy, now=IN_THE_WINDOW)
+    with translation.override("en"):
+        with pytest.raises(DomainError) as refused:
+            enter_draw(patient=second, service=c.therapy, now=IN_THE_WINDOW)
+        assert refused.value.code == ReleaseErrorCode.PHONE_ALREADY_ENTERED
+        assert "once per phone number" in str(refused.value.message)
+    # A patient the clinic has seen (a document checked at the desk) takes part on his own.
+    third.is_verified = True
+    third.save()
+    enter_draw(patient=third, service=c.therapy, now=IN_THE_WINDOW)
+    assert set(ReleaseDrawEntry.objects.values_list("patient", flat=True)) == {first.pk, third.pk}
 
 
 def test_no_entry_outside_the_window(c: SmallClinic) -> None:

@@ -71,11 +71,49 @@ def test_the_reserve_is_hidden_from_online_booking_until_it_is_released(small_cl
             now=NOW,
         )
     assert refused.value.code == BookingErrorCode.SLOT_TAKEN
-    # Staff see it and may book into it.
+    # The desk sees it and may book into it.
     assert {"17:00", "17:30"} <= monday_starts(c, online=False)
-    # The evening before (Sunday 18:00) it opens to everyone.
-    assert "17:30" not in monday_starts(c, now=SUNDAY_EVENING - timedelta(minutes=1))
-    assert "17:30" in monday_starts(c, now=SUNDAY_EVENING)
+    # The evening before (Sunday 18:00) it is only offered to the waitlist: still hidden from everyone else.
+    assert "17:30" not in monday_starts(c, now=SUNDAY_EVENING)
+    # Two hours before it starts it opens to everyone.
+    assert "17:00" not in monday_starts(c, now=at(MONDAY, 14, 59))
+    assert {"17:00", "17:30"} <= monday_starts(c, now=at(MONDAY, 15))
+
+
+def test_the_call_centre_books_ordinary_visits_outside_the_reserve(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    CapacityPolicy.objects.create(clinic=c.clinic)
+    by_phone = find_free_slots(
+        clinic=c.clinic,
+        service=c.therapy,
+        first_day=MONDAY,
+        last_day=MONDAY,
+        now=NOW,
+        limit=None,
+        online=False,
+        hide_reserve=True,
+    )
+    assert not {s.start for s in by_phone} & {at(MONDAY, 17), at(MONDAY, 17, 30)}
+    with pytest.raises(DomainError) as refused:
+        book_appointment(
+            patient=c.patient,
+            service=c.therapy,
+            starts_at=at(MONDAY, 17),
+            dentist=c.first,
+            channel=Channel.PHONE,
+            now=NOW,
+        )
+    assert refused.value.code == BookingErrorCode.SLOT_TAKEN
+    # The desk may put a patient there.
+    visit = book_appointment(
+        patient=c.patient,
+        service=c.therapy,
+        starts_at=at(MONDAY, 17),
+        dentist=c.first,
+        channel=Channel.RECEPTION,
+        now=NOW,
+    )
+    assert visit.status == Status.BOOKED
 
 
 def test_the_pain_flow_urgent_service_sees_the_reserve_online(small_clinic: SmallClinic) -> None:
@@ -155,6 +193,12 @@ def test_unused_reserve_is_offered_to_the_waitlist_at_the_lead_time(small_clinic
     assert offer.starts_at == at(MONDAY, 17)
     # Released once: the next round offers nothing again.
     assert release_due_reserve(now=SUNDAY_EVENING + timedelta(minutes=5)) == 0
+    # Nobody else sees it, and the other dentist's hour, which nobody waiting wanted, stays kept for
+    # emergencies until two hours before.
+    assert not {"17:00", "17:30"} & monday_starts(c, now=SUNDAY_EVENING + timedelta(minutes=5))
+    assert release_due_reserve(now=at(MONDAY, 15)) == 2  # the rest of the first one's hour, the second's
+    assert "17:00" in monday_starts(c, now=at(MONDAY, 15))
+    assert WaitlistOffer.objects.get() == offer  # the waiting patient holds his offer still
 
 
 def test_without_an_evening_release_the_reserve_opens_two_hours_before(small_clinic: SmallClinic) -> None:
