@@ -283,8 +283,14 @@ def run_capacity_rules(*, now: datetime | None = None) -> None:
 def sweep_capacity() -> None:
     """The worker's round (every SWEEP_MINUTES): the next round is queued first, so a failing one does not
     end the chain."""
+    from navbat.accounts.idempotency import forget_old_answers
+    from navbat.notify.tasks import forget_old_runs
+
     schedule_sweep(at=timezone.now() + timedelta(minutes=SWEEP_MINUTES))
     run_capacity_rules()
+    # Housekeeping: the chain's own finished runs (one every round), and API answers kept for retries.
+    forget_old_runs(task_path=sweep_capacity.module_path)
+    forget_old_answers()
 
 
 def schedule_sweep(*, at: datetime | None = None) -> None:

@@ -55,15 +55,16 @@ def heartbeat() -> timedelta:
     return timedelta(seconds=getattr(settings, "NAVBAT_NOTIFY_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
 
 
-def forget_old_runs(*, older_than: timedelta = KEEP_RUNS) -> int:
-    """The queue keeps a row per run (one every heartbeat): finished runs of this task go after a while."""
+def forget_old_runs(*, older_than: timedelta = KEEP_RUNS, task_path: str | None = None) -> int:
+    """The queue keeps a row per run (one every heartbeat): finished runs of this task (or of the chained
+    task at `task_path`) go after a while."""
     if not _on_the_database_queue():
         return 0
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     deleted, _by_model = DBTaskResult.objects.filter(
-        task_path=deliver_due.module_path,
+        task_path=task_path or deliver_due.module_path,
         status=TaskResultStatus.SUCCESSFUL,
         finished_at__lt=timezone.now() - older_than,
     ).delete()

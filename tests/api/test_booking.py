@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from navbat.accounts.idempotency import forget_old_answers
 from navbat.accounts.models import IdempotencyRecord
 from navbat.booking.models import Appointment, AppointmentEvent
 from navbat.booking.statuses import Status
@@ -196,6 +197,23 @@ def test_keys_are_per_user(world, as_user):
 
     assert response.status_code == 201
     assert Appointment.objects.count() == 2
+
+
+def test_kept_answers_are_forgotten_after_a_day_then_the_key_is_a_new_request(world, as_user):
+    client = as_user("operator")
+    first = client.post("/appointments", booking(world), **{"Idempotency-Key": "day-old"})
+    client.post(
+        "/appointments", booking(world, start=world.at(1, 12).isoformat()), **{"Idempotency-Key": "new"}
+    )
+    IdempotencyRecord.objects.filter(key="day-old").update(created_at=timezone.now() - timedelta(hours=25))
+
+    assert forget_old_answers() == 1
+
+    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"new"}
+    again = client.post("/appointments", booking(world), **{"Idempotency-Key": "day-old"})
+    assert first.status_code == 201
+    assert_error(again, 409, "slot_taken")  # done again, not replayed: the time is his already
+    assert "Idempotent-Replayed" not in again
 
 
 # --- One appointment ----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django_tasks_db.models import DBTaskResult
 
@@ -266,6 +266,22 @@ def test_the_sweep_is_queued_once_and_runs_every_rule(small_clinic: SmallClinic)
     noshows.run_capacity_rules(now=at(MONDAY, 11))
     visit.refresh_from_db()
     assert visit.status == Status.NOSHOW
+
+
+def test_a_sweep_forgets_finished_sweeps_of_more_than_a_day_ago(small_clinic: SmallClinic) -> None:
+    from django_tasks.base import TaskResultStatus
+
+    noshows.schedule_sweep(at=timezone.now() - timedelta(days=2))
+    DBTaskResult.objects.update(
+        status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now() - timedelta(days=2)
+    )
+
+    noshows.sweep_capacity.call()
+
+    # The old round is gone; the one it queued waits.
+    [successor] = DBTaskResult.objects.filter(task_path=noshows.sweep_capacity.module_path)
+    assert successor.status == TaskResultStatus.READY
+    assert successor.run_after > timezone.now()
 
 
 def test_an_unconfirmed_patient_who_comes_is_checked_in_and_one_who_does_not_is_a_no_show(
