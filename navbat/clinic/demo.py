@@ -17,9 +17,10 @@ from django.db import transaction
 
 from navbat.accounts.access import Role
 from navbat.accounts.services import assign_role
-from navbat.booking.models import Appointment, AppointmentEvent
+from navbat.booking.models import Appointment, AppointmentEvent, Urgency
 from navbat.booking.selectors import load_availability
 from navbat.booking.statuses import Channel, Status
+from navbat.booking.waitlist import join_waitlist
 from navbat.clinic.models import (
     CapacityPolicy,
     Chair,
@@ -486,6 +487,7 @@ class DemoSpec:
     booked_days: int = 14
     booked_share: float = 0.66  # attempts; with gaps the share of time booked comes to about 60%
     patients: int = 600
+    waiting: int = 12  # patients on the waitlist (and half as many booked ones waiting for earlier)
 
     def scaled(self, factor: int, **changes: object) -> DemoSpec:
         counts = {
@@ -579,6 +581,7 @@ class _Builder:
         self.appointments(clinic, dentists)
         # Issue 6's rules with their defaults: the emergency reserve (10% of each day), no-show limits.
         CapacityPolicy.objects.create(clinic=clinic)
+        self.waitlist(clinic)
         return clinic, self.logins
 
     def chairs(
@@ -812,6 +815,53 @@ class _Builder:
                 for row in rows:
                     if row.status == Status.BOOKED and row.starts_at > now:
                         plan_appointment_messages(row, now=now)
+
+    def waitlist(self, clinic: Clinic) -> None:
+        """Adults waiting for a time in the next days (some for any time, some in a part of the day) and
+        booked patients who asked for an earlier time: what a cancellation is offered to."""
+        spec = self.spec
+        staff_user = User.objects.filter(username=spec.username_prefix + "operator").first()
+        today = self.today
+        adult_services = list(Service.objects.filter(clinic=clinic, max_age__isnull=True).order_by("code"))
+        booked = set(
+            Appointment.objects.filter(clinic=clinic, starts_at__gt=self.now).values_list(
+                "patient_id", flat=True
+            )
+        )
+        free_adults = [
+            p
+            for p in Patient.objects.filter(clinic=clinic).exclude(phone="").order_by("pk")
+            if p.pk not in booked
+        ]
+        for patient in self.rng.sample(free_adults, min(spec.waiting, len(free_adults))):
+            start = today + timedelta(days=self.rng.randint(1, 3))
+            window = self.rng.choice([(None, None), (time(8), time(12)), (time(14), time(18))])
+            join_waitlist(
+                patient=patient,
+                service=self.rng.choice(adult_services),
+                date_from=start,
+                date_to=start + timedelta(days=self.rng.randint(3, 10)),
+                time_from=window[0],
+                time_to=window[1],
+                urgency=self.rng.choice([Urgency.ROUTINE, Urgency.ROUTINE, Urgency.SOON]),
+                created_by=staff_user if self.rng.random() < 0.5 else None,
+                now=self.now,
+            )
+        later = list(
+            Appointment.objects.filter(
+                clinic=clinic, status=Status.BOOKED, starts_at__date__gte=today + timedelta(days=7)
+            ).order_by("starts_at", "pk")[: spec.waiting * 4]
+        )
+        for visit in self.rng.sample(later, min(spec.waiting // 2, len(later))):
+            join_waitlist(
+                patient=visit.patient,
+                service=visit.service,
+                date_from=today + timedelta(days=1),
+                date_to=visit.starts_at.astimezone(clinic.tz).date(),
+                earlier_than=visit,
+                created_by=staff_user,
+                now=self.now,
+            )
 
     def appointment(
         self,

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
-from navbat.booking.models import Appointment
+from navbat.booking.models import Appointment, WaitlistEntry, WaitlistStatus
 from navbat.booking.selectors import load_availability
 from navbat.booking.statuses import ACTIVE_STATUSES
 from navbat.clinic.demo import DEMO_PASSWORD, DemoSpec, build_demo_clinic
@@ -114,3 +114,15 @@ def test_staff_see_the_day_board_of_the_demo_clinic(demo: Clinic, client: Client
     assert escape(first.dentist.display_name) in html
     assert escape(first.patient.short_name) in html
     assert first.starts_at.astimezone(demo.tz).strftime("%H:%M") in html
+
+
+def test_the_demo_clinic_has_patients_waiting_for_a_time_and_for_an_earlier_one(demo: Clinic) -> None:
+    waiting = WaitlistEntry.objects.filter(clinic=demo, status=WaitlistStatus.WAITING)
+
+    assert waiting.filter(earlier_than__isnull=True).count() == DemoSpec().waiting
+    earlier = waiting.filter(earlier_than__isnull=False).select_related("earlier_than")
+    assert earlier.count() == DemoSpec().waiting // 2
+    assert all(
+        entry.earlier_than is not None and entry.earlier_than.patient_id == entry.patient_id
+        for entry in earlier
+    )
