@@ -822,7 +822,12 @@ class _Builder:
         spec = self.spec
         staff_user = User.objects.filter(username=spec.username_prefix + "operator").first()
         today = self.today
-        adult_services = list(Service.objects.filter(clinic=clinic, max_age__isnull=True).order_by("code"))
+        # Short services, so that most freed times fit them.
+        adult_services = list(
+            Service.objects.filter(clinic=clinic, max_age__isnull=True, duration_minutes__lte=30).order_by(
+                "code"
+            )
+        )
         booked = set(
             Appointment.objects.filter(clinic=clinic, starts_at__gt=self.now).values_list(
                 "patient_id", flat=True
