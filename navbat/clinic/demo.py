@@ -39,6 +39,7 @@ from navbat.clinic.models import (
     StaffRole,
     WorkingPlan,
 )
+from navbat.clinic.selectors import urgent_codes
 from navbat.notify.services import plan_appointment_messages, policies_read_once
 from navbat.patients.models import Consent, ConsentKind, Guardianship, Patient, PatientCounter, Sex
 from navbat.patients.services import patient_number, refresh_search_keys
@@ -822,11 +823,12 @@ class _Builder:
         spec = self.spec
         staff_user = User.objects.filter(username=spec.username_prefix + "operator").first()
         today = self.today
-        # Short services, so that most freed times fit them.
+        # Short services, so that most freed times fit them; not the urgent ones (a patient in pain is seen
+        # the same day, he does not wait for a week).
         adult_services = list(
-            Service.objects.filter(clinic=clinic, max_age__isnull=True, duration_minutes__lte=30).order_by(
-                "code"
-            )
+            Service.objects.filter(clinic=clinic, max_age__isnull=True, duration_minutes__lte=30)
+            .exclude(code__in=urgent_codes())
+            .order_by("code")
         )
         booked = set(
             Appointment.objects.filter(clinic=clinic, starts_at__gt=self.now).values_list(

@@ -23,6 +23,7 @@ from navbat.clinic.models import (
     StaffMember,
     StaffRole,
 )
+from navbat.clinic.selectors import urgent_codes
 
 NOW = datetime(2027, 3, 1, 7, 30, tzinfo=ZoneInfo("Asia/Tashkent"))  # a Monday morning
 
@@ -120,6 +121,7 @@ def test_the_demo_clinic_has_patients_waiting_for_a_time_and_for_an_earlier_one(
     waiting = WaitlistEntry.objects.filter(clinic=demo, status=WaitlistStatus.WAITING)
 
     assert waiting.filter(earlier_than__isnull=True).count() == DemoSpec().waiting
+    assert not waiting.filter(earlier_than__isnull=True, service__code__in=urgent_codes()).exists()
     earlier = waiting.filter(earlier_than__isnull=False).select_related("earlier_than")
     assert earlier.count() == DemoSpec().waiting // 2
     assert all(
