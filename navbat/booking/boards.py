@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
-from navbat.booking.models import Appointment
+from navbat.booking.models import Appointment, SlotHold
 from navbat.booking.selectors import find_free_slots, load_availability, local_window
 from navbat.booking.statuses import ACTIVE_STATUSES
 from navbat.clinic.models import Chair, Clinic, Service, StaffMember, StaffRole
 from navbat.patients.models import Patient
-from navbat.scheduling import Interval, Slot, normalize, subtract
+from navbat.scheduling import Interval, Slot, intersect, normalize, subtract
 
 if TYPE_CHECKING:
     from navbat.booking.overbooking import DayOutlook
@@ -40,18 +40,21 @@ class EntryKind(StrEnum):
     APPOINTMENT = "appointment"
     GAP = "gap"
     BREAK = "break"
+    HELD = "held"
 
 
 @dataclass(frozen=True)
 class Entry:
     """One line of a column, in time order: an appointment, a free gap (with the times a visit may start in
-    it), or a break between working hours. `steps` are what the viewer may do with an appointment."""
+    it), a break between working hours, or time held for a patient (a patient confirming online, a waitlist
+    offer) `until` the hold ends. `steps` are what the viewer may do with an appointment."""
 
     kind: EntryKind
     span: Interval
     appointment: Appointment | None = None
     starts: tuple[datetime, ...] = ()
     steps: frozenset[str] = frozenset()
+    until: datetime | None = None
 
     @property
     def is_appointment(self) -> bool:
@@ -60,6 +63,10 @@ class Entry:
     @property
     def is_gap(self) -> bool:
         return self.kind == EntryKind.GAP
+
+    @property
+    def is_held(self) -> bool:
+        return self.kind == EntryKind.HELD
 
 
 @dataclass(frozen=True)
@@ -147,11 +154,16 @@ def day_board(
     step = timedelta(minutes=clinic.slot_step_minutes)
     length = moving.ends_at - moving.starts_at if moving is not None else step
     grid = _Grid(clinic=clinic, day=day, step=step, length=length, now=now)
+    holds = list(
+        SlotHold.objects.filter(
+            clinic=clinic, expires_at__gt=now, starts_at__lt=window.end, ends_at__gt=window.start
+        ).order_by("starts_at")
+    )
     if by == BoardBy.CHAIR:
         hours = normalize(span for spans in availability.working.values() for span in spans)
-        columns = _chair_columns(clinic, rows, hours, grid, moving)
+        columns = _chair_columns(clinic, rows, hours, grid, moving, holds)
     else:
-        columns = _dentist_columns(clinic, rows, availability.working, grid, moving)
+        columns = _dentist_columns(clinic, rows, availability.working, grid, moving, holds)
     return Board(clinic=clinic, day=day, by=by, columns=tuple(columns), moving=moving)
 
 
@@ -184,21 +196,31 @@ class _Grid:
 
 def _entries(
     appointments: Iterable[Appointment],
-    free: tuple[Interval, ...],
+    hours: tuple[Interval, ...],
+    busy: tuple[Interval, ...],
     breaks: Iterable[Interval],
     grid: _Grid | None,
+    holds: Iterable[SlotHold],
 ) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
+    """The column's entries: its appointments, the live holds in its working `hours` and the gaps that are
+    left of them (`busy`: the time the appointments take)."""
     taken: list[Entry] = []
     ended: list[Entry] = []
     for appointment in appointments:
         span = Interval(appointment.starts_at, appointment.ends_at)
         entry = Entry(EntryKind.APPOINTMENT, span, appointment)
         (taken if appointment.status in ACTIVE_STATUSES else ended).append(entry)
+    held = [
+        Entry(EntryKind.HELD, span, until=hold.expires_at)
+        for hold in holds
+        for span in subtract(intersect(hours, (Interval(hold.starts_at, hold.ends_at),)), busy)
+    ]
+    free = subtract(subtract(hours, busy), normalize(entry.span for entry in held))
     gaps = [Entry(EntryKind.GAP, gap, starts=grid.starts(gap) if grid else ()) for gap in free]
     pauses = [Entry(EntryKind.BREAK, pause) for pause in breaks]
     # A gap and the moved appointment may start together: the appointment first.
-    order = {EntryKind.APPOINTMENT: 0, EntryKind.BREAK: 1, EntryKind.GAP: 2}
-    entries = sorted([*taken, *gaps, *pauses], key=lambda e: (e.span.start, order[e.kind]))
+    order = {EntryKind.APPOINTMENT: 0, EntryKind.BREAK: 1, EntryKind.HELD: 2, EntryKind.GAP: 3}
+    entries = sorted([*taken, *held, *gaps, *pauses], key=lambda e: (e.span.start, order[e.kind]))
     return tuple(entries), tuple(ended)
 
 
@@ -221,6 +243,7 @@ def _dentist_columns(
     working: dict[int, tuple[Interval, ...]],
     grid: _Grid,
     moving: Appointment | None,
+    holds: list[SlotHold],
 ) -> list[Column]:
     by_dentist: dict[int, list[Appointment]] = defaultdict(list)
     for appointment in rows:
@@ -238,8 +261,14 @@ def _dentist_columns(
             continue
         specialties = list(dentist.specialties.all())
         accepts = moving is None or moving.service.specialty_id in {s.pk for s in specialties}
-        free = subtract(hours, _busy(by_dentist[dentist.pk], moving))
-        entries, ended = _entries(by_dentist[dentist.pk], free, _breaks(hours), grid if accepts else None)
+        entries, ended = _entries(
+            by_dentist[dentist.pk],
+            hours,
+            _busy(by_dentist[dentist.pk], moving),
+            _breaks(hours),
+            grid if accepts else None,
+            [hold for hold in holds if hold.dentist_id == dentist.pk],
+        )
         columns.append(
             Column(
                 by=BoardBy.DENTIST,
@@ -261,6 +290,7 @@ def _chair_columns(
     hours: tuple[Interval, ...],
     grid: _Grid,
     moving: Appointment | None,
+    holds: list[SlotHold],
 ) -> list[Column]:
     """A chair is free when it is not taken while some dentist works: those are its gaps."""
     by_chair: dict[int, list[Appointment]] = defaultdict(list)
@@ -276,8 +306,14 @@ def _chair_columns(
     columns = []
     for chair in chairs:
         accepts = needed <= {kit.pk for kit in chair.equipment.all()}
-        free = subtract(hours, _busy(by_chair[chair.pk], moving)) if chair.is_active else ()
-        entries, ended = _entries(by_chair[chair.pk], free, (), grid if accepts else None)
+        entries, ended = _entries(
+            by_chair[chair.pk],
+            hours if chair.is_active else (),
+            _busy(by_chair[chair.pk], moving),
+            (),
+            grid if accepts else None,
+            [hold for hold in holds if hold.chair_id == chair.pk],
+        )
         columns.append(
             Column(
                 by=BoardBy.CHAIR,

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from navbat.booking.boards import BoardBy, Column, EntryKind, day_board, dentist_day
+from navbat.booking.holds import place_hold
 from navbat.booking.models import Appointment
 from navbat.booking.services import book_appointment, cancel_appointment, change_status
 from navbat.booking.statuses import Channel, Status
@@ -70,6 +71,32 @@ def test_a_dentists_column_shows_his_hours_break_visits_and_free_gaps_in_order(
         Interval(at(MONDAY, 14), at(MONDAY, 18)),
     )
     assert {col.key for col in board.columns} == {f"dentist-{c.first.pk}", f"dentist-{c.second.pk}"}
+
+
+def test_time_held_for_a_patient_is_not_shown_free_until_the_hold_ends(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    hold = place_hold(
+        patient=c.patient, service=c.therapy, starts_at=at(MONDAY, 10), dentist=c.first, now=WEEK_BEFORE
+    )
+
+    board = day_board(clinic=c.clinic, day=MONDAY, by=BoardBy.DENTIST, now=WEEK_BEFORE)
+
+    column = board.column(f"dentist-{c.first.pk}")
+    assert column is not None
+    assert lines(column)[:3] == [
+        ("gap", "09:00", "10:00"),
+        ("held", "10:00", "10:30"),
+        ("gap", "10:30", "13:00"),
+    ]
+    assert column.entries[1].until == hold.expires_at
+    by_chair = day_board(clinic=c.clinic, day=MONDAY, by=BoardBy.CHAIR, now=WEEK_BEFORE).column(
+        f"chair-{hold.chair_id}"
+    )
+    assert by_chair is not None and ("held", "10:00", "10:30") in lines(by_chair)
+    # When the hold has ended the time is free again.
+    later = day_board(clinic=c.clinic, day=MONDAY, by=BoardBy.DENTIST, now=hold.expires_at)
+    free_again = later.column(f"dentist-{c.first.pk}")
+    assert free_again is not None and ("gap", "09:00", "13:00") in lines(free_again)
 
 
 def test_nobody_is_on_the_board_on_a_day_off(small_clinic: SmallClinic) -> None:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from navbat.accounts.models import AuditAction, AuditEntry
+from navbat.booking.holds import place_hold
 from navbat.booking.models import Appointment
 from navbat.booking.services import book_appointment, change_status
 from navbat.booking.statuses import Channel, Status
@@ -122,6 +123,20 @@ def test_the_board_per_chair_shows_each_chairs_visits_with_their_dentist(
     column = html[html.index(f'id="col-chair-{c.chair_plain.pk}"') :]
     column = column[: column.index("</section>")]
     assert c.patient.short_name in column and c.first.display_name in column
+
+
+def test_the_board_says_whose_time_is_held_and_until_when_in_the_registrars_language(
+    client: Client, small_clinic: SmallClinic, registrar: StaffMember
+) -> None:
+    c = small_clinic
+    place_hold(patient=c.patient, service=c.therapy, starts_at=at(MONDAY, 11), dentist=c.first, now=NOW)
+
+    html = client.get(reverse("desk:board"), headers={"Accept-Language": "ru"}).content.decode()
+
+    column = html[html.index(f'id="col-dentist-{c.first.pk}"') :]
+    column = column[: column.index("</section>")]
+    assert "11:00–11:30" in column and "занято для пациента до 09:10" in column
+    assert "11:00–11:30</time> свободно" not in column
 
 
 @pytest.mark.parametrize(
