@@ -346,11 +346,143 @@ _EN: dict[str, dict[str, str]] = {
     },
 }
 
+# The operator's script for a call: what he says, so no links and no "reply 1 or 2"; the patient's answer is
+# what he records (confirmed, cancelled, …). A sign-in code is never read out by an operator: no script.
+_UZ_HELLO = "Assalomu alaykum, bu {{ clinic }}. "
+_RU_HELLO = "Здравствуйте, это {{ clinic }}. "
+_EN_HELLO = "Hello, this is {{ clinic }}. "
+
+_CALL: dict[Language, dict[str, str]] = {
+    Language.UZBEK: {
+        Kind.BOOKED: (
+            _UZ_HELLO + "{{ patient }} {{ weekday }}, {{ date }}, soat {{ time }} da qabulga yozildi: "
+            "{{ service }}, shifokor {{ dentist }}, bu vaqt sizga qulaymi?"
+        ),
+        Kind.MOVED: (
+            _UZ_HELLO + "{{ patient }}ning qabuli {{ weekday }}, {{ date }}, soat {{ time }} ga koʻchirildi, "
+            "shifokor {{ dentist }}, yangi vaqt sizga qulaymi?"
+        ),
+        Kind.CANCELLED: (
+            _UZ_HELLO
+            + "{{ patient }}ning {{ date }}, soat {{ time }} dagi qabuli bekor qilindi. Hozir boshqa "
+            "vaqt tanlaymizmi?"
+        ),
+        Kind.REMINDER: (
+            _UZ_HELLO + "Eslatma: {{ patient }}ning qabuli {{ weekday }}, {{ date }}, soat {{ time }} da, "
+            "{{ service }}, shifokor {{ dentist }}, kelasizmi? Kela olmasangiz, qabulni bekor "
+            "qilamiz va vaqtni kutayotgan bemorga beramiz."
+        ),
+        Kind.CONFIRMATION: (
+            _UZ_HELLO
+            + "{{ patient }}ning qabuli {{ weekday }}, {{ date }}, soat {{ time }} da, {{ service }},"
+            " shifokor {{ dentist }}, iltimos, tasdiqlang: kelasizmi? (Ha — tasdiqlandi. Yoʻq — "
+            "qabulni bekor qilish.)"
+        ),
+        Kind.WAITLIST_OFFER: (
+            _UZ_HELLO + "{{ patient }} uchun vaqt boʻshadi: {{ weekday }}, {{ date }}, soat {{ time }}, "
+            "{{ service }}, shifokor {{ dentist }}, yozib qoʻyaylikmi? Vaqt siz uchun bir necha "
+            "daqiqagina saqlanadi."
+        ),
+        Kind.NO_SHOW_FOLLOW_UP: (
+            _UZ_HELLO
+            + "{{ date }}, soat {{ time }} da {{ patient }}ni kutdik. Yangi vaqtga yozib qoʻyaylikmi?"
+        ),
+        Kind.FEEDBACK_REQUEST: (
+            _UZ_HELLO + "{{ patient }}ning qabuli qanday oʻtdi? 1 dan 5 gacha qanday baholaysiz?"
+        ),
+        Kind.DRAW_NOT_WON: (
+            _UZ_HELLO
+            + "{{ date }} uchun qurʼada {{ patient }}ga vaqt chiqmadi: barcha soʻrovlar teng koʻrildi"
+            " va hamma vaqtlar band boʻldi. Sizni kutish roʻyxatiga yozib qoʻyaylikmi?"
+        ),
+    },
+    Language.RUSSIAN: {
+        Kind.BOOKED: (
+            _RU_HELLO + "Запись: {{ patient }}, {{ weekday }}, {{ date }}, в {{ time }}, {{ service }}, врач "
+            "{{ dentist }}, вам удобно это время?"
+        ),
+        Kind.MOVED: (
+            _RU_HELLO + "Приём ({{ patient }}) перенесён на {{ weekday }}, {{ date }}, в {{ time }}, врач "
+            "{{ dentist }}, вам удобно новое время?"
+        ),
+        Kind.CANCELLED: (
+            _RU_HELLO
+            + "Приём ({{ patient }}) {{ date }} в {{ time }} отменён. Подобрать другое время сейчас?"
+        ),
+        Kind.REMINDER: (
+            _RU_HELLO + "Напоминаем о приёме ({{ patient }}): {{ weekday }}, {{ date }}, в {{ time }}, "
+            "{{ service }}, врач {{ dentist }}, вы придёте? Если нет, мы отменим запись и отдадим "
+            "время тому, кто ждёт."
+        ),
+        Kind.CONFIRMATION: (
+            _RU_HELLO + "Приём ({{ patient }}): {{ weekday }}, {{ date }}, в {{ time }}, {{ service }}, врач "
+            "{{ dentist }}, подтвердите, пожалуйста: вы придёте? (Да — подтверждено. Нет — отменить"
+            " запись.)"
+        ),
+        Kind.WAITLIST_OFFER: (
+            _RU_HELLO + "Освободилось время ({{ patient }}): {{ weekday }}, {{ date }}, в {{ time }}, "
+            "{{ service }}, врач {{ dentist }}, записать вас? Время держится за вами всего "
+            "несколько минут."
+        ),
+        Kind.NO_SHOW_FOLLOW_UP: (
+            _RU_HELLO + "Мы ждали вас ({{ patient }}) {{ date }} в {{ time }}. Записать на новое время?"
+        ),
+        Kind.FEEDBACK_REQUEST: (
+            _RU_HELLO + "Как прошёл приём ({{ patient }})? Как бы вы оценили его от 1 до 5?"
+        ),
+        Kind.DRAW_NOT_WON: (
+            _RU_HELLO
+            + "В розыгрыше на {{ date }} ({{ patient }}) время не досталось: все заявки были равны, а"
+            " все времена разобраны. Поставить вас в лист ожидания?"
+        ),
+    },
+    Language.ENGLISH: {
+        Kind.BOOKED: (
+            _EN_HELLO + "{{ patient }} is booked for {{ weekday }}, {{ date }} at {{ time }}, {{ service }} "
+            "with {{ dentist }}, is that time right for you?"
+        ),
+        Kind.MOVED: (
+            _EN_HELLO
+            + "The visit of {{ patient }} has moved to {{ weekday }}, {{ date }} at {{ time }}, with "
+            "{{ dentist }}, does the new time suit you?"
+        ),
+        Kind.CANCELLED: (
+            _EN_HELLO + "The visit of {{ patient }} on {{ date }} at {{ time }} is cancelled. Shall we find "
+            "another time now?"
+        ),
+        Kind.REMINDER: (
+            _EN_HELLO + "A reminder: {{ patient }} has a visit on {{ weekday }}, {{ date }} at {{ time }}, "
+            "{{ service }} with {{ dentist }}, will you come? If not, we will cancel it and give "
+            "the time to someone who is waiting."
+        ),
+        Kind.CONFIRMATION: (
+            _EN_HELLO + "{{ patient }} is booked for {{ weekday }}, {{ date }} at {{ time }}, {{ service }} "
+            "with {{ dentist }}, please confirm: will you come? (Yes: confirmed. No: cancel the "
+            "visit.)"
+        ),
+        Kind.WAITLIST_OFFER: (
+            _EN_HELLO + "A time has become free for {{ patient }}: {{ weekday }}, {{ date }} at {{ time }}, "
+            "{{ service }} with {{ dentist }}, would you like it? It is held for you for a few "
+            "minutes only."
+        ),
+        Kind.NO_SHOW_FOLLOW_UP: (
+            _EN_HELLO + "We waited for {{ patient }} on {{ date }} at {{ time }}. Shall we book a new time?"
+        ),
+        Kind.FEEDBACK_REQUEST: (
+            _EN_HELLO + "How was the visit of {{ patient }}? From 1 to 5, how would you rate it?"
+        ),
+        Kind.DRAW_NOT_WON: (
+            _EN_HELLO + "In the draw for {{ date }}, {{ patient }} did not get a time: every request was "
+            "treated alike and all times were taken. Shall we put you on the waiting list?"
+        ),
+    },
+}
+
 _BY_LANGUAGE = {Language.UZBEK: _UZ, Language.RUSSIAN: _RU, Language.ENGLISH: _EN}
 # Which wording each channel uses; a call's text is what the operator tells the patient.
 _GROUP = {
     ContactChannel.SMS: "sms",
-    ContactChannel.CALL: "sms",
+    ContactChannel.CALL: "call",
     ContactChannel.TELEGRAM: "chat",
     ContactChannel.PUSH: "chat",
     ContactChannel.EMAIL: "email",
@@ -360,6 +492,8 @@ _GROUP = {
 def _wording(kind: str, channel: str, language: str) -> Wording:
     texts = _BY_LANGUAGE[Language(language)][Kind(kind)]
     group = _GROUP[ContactChannel(channel)]
+    if group == "call":
+        return Wording(body=_CALL[Language(language)].get(kind, texts["sms"]))
     return Wording(body=texts[group], subject=texts["subject"] if group == "email" else "")
 
 

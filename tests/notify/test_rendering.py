@@ -79,6 +79,24 @@ def test_a_reminder_sms_asks_for_1_or_2_in_the_patients_language() -> None:
     assert "1 - ha, 2 - bekor qilish." in texts["uz"]
 
 
+@pytest.mark.parametrize("kind", [k for k in Kind.values if k != Kind.OTP])
+@pytest.mark.parametrize(
+    ("language", "greeting"), [("uz", "Assalomu alaykum"), ("ru", "Здравствуйте"), ("en", "Hello")]
+)
+@pytest.mark.django_db
+def test_an_operators_call_script_is_spoken_not_an_sms_read_aloud(
+    kind: str, language: str, greeting: str
+) -> None:
+    context = sample_context(kind, language)
+    script = render_message(kind=kind, channel="call", language=language, context=context).text
+    sms = render_message(kind=kind, channel="sms", language=language, context=context).text
+
+    assert script.startswith(greeting) and script != sms
+    assert "http" not in script and "1 -" not in script and "1 —" not in script and "Reply" not in script
+    assert "?" in script  # it asks the patient something, whose answer the operator records
+    assert ".." not in script  # "Dr Karimova D." is not followed by a second full stop
+
+
 @pytest.mark.django_db
 def test_an_email_escapes_its_html_but_not_its_text() -> None:
     context = sample_context(Kind.BOOKED, "en") | {"clinic": "Smile <b>&</b> Co"}
