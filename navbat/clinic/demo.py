@@ -69,7 +69,7 @@ EQUIPMENT = [
 SERVICES = [
     (
         "consult",
-        "Birlamchi ko'rik va maslahat",
+        "Birlamchi koʻrik va maslahat",
         "Первичный осмотр и консультация",
         "First examination and consultation",
         20,
@@ -147,7 +147,7 @@ SERVICES = [
     ),
     (
         "pain-relief",
-        "Shoshilinch og'riqni qoldirish",
+        "Shoshilinch ogʻriqni qoldirish",
         "Неотложное снятие боли",
         "Urgent pain relief",
         30,
@@ -186,7 +186,7 @@ SERVICES = [
     ),
     (
         "implant",
-        "Implant o'rnatish",
+        "Implant oʻrnatish",
         "Установка импланта",
         "Dental implant placement",
         90,
@@ -225,7 +225,7 @@ SERVICES = [
     ),
     (
         "braces",
-        "Breket-tizim o'rnatish",
+        "Breket-tizim oʻrnatish",
         "Установка брекет-системы",
         "Fitting braces",
         120,
@@ -251,7 +251,7 @@ SERVICES = [
     ),
     (
         "child-exam",
-        "Bolalar profilaktik ko'rigi",
+        "Bolalar profilaktik koʻrigi",
         "Профилактический осмотр ребёнка",
         "Child check-up",
         20,
@@ -329,7 +329,7 @@ SERVICES = [
     ),
     (
         "curettage",
-        "Parodontal cho'ntaklar kyuretaji",
+        "Parodontal choʻntaklar kyuretaji",
         "Кюретаж пародонтальных карманов",
         "Periodontal curettage",
         60,
@@ -553,7 +553,7 @@ class _Builder:
         spec = self.spec
         clinic = Clinic.objects.create(
             name=spec.name,
-            address="Toshkent sh., Yunusobod t., Namuna ko'chasi 1 (demo)",
+            address="Toshkent sh., Yunusobod t., Namuna koʻchasi 1 (demo)",
             time_zone=spec.time_zone,
             country="UZ",
         )
@@ -725,7 +725,7 @@ class _Builder:
                     staff=away,
                     date=leave_start + timedelta(days=n),
                     kind=ScheduleExceptionKind.LEAVE,
-                    note="Yillik ta'til",
+                    note="Yillik taʼtil",
                 )
                 for n in range(7)
             )
