@@ -445,15 +445,20 @@ def _stat_fields(pid: int) -> list[str]:
 
 
 def process_tree(root: int) -> list[int]:
-    """A process and its children (gunicorn's master and its workers)."""
-    pids = [root]
+    """A process and all its descendants: `navbat serve`, the gunicorn master it starts and the master's
+    workers (grandchildren of the root, where the requests are served)."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if int(_stat_fields(int(entry.name))[1]) == root:
-                    pids.append(int(entry.name))
+                children.setdefault(int(_stat_fields(int(entry.name))[1]), []).append(int(entry.name))
             except (OSError, IndexError, ValueError):
                 continue
+    pids, waiting = [], [root]
+    while waiting:
+        pid = waiting.pop()
+        pids.append(pid)
+        waiting.extend(children.get(pid, []))
     return pids
 
 
