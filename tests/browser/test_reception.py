@@ -181,6 +181,7 @@ def test_a_registrar_books_a_walk_in_and_an_emergency_marks_an_arrival_and_moves
 
     # Rahimov has come: marked arrived; only his column is redrawn.
     waiting = visit_in(page, day.first, day.waiting)
+    waiting.get_by_text(translated(language, "Has come…")).click()  # the identity check unfolds
     waiting.locator('select[name="identity"]').select_option("birth_date")  # name and birth date asked
     waiting.get_by_role("button", name=translated(language, "Mark arrived")).click()
     expect(visit_in(page, day.first, day.waiting).locator(".status")).to_have_text(
