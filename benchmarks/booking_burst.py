@@ -1211,6 +1211,13 @@ def profile_in_process(world: World, rounds: int) -> None:
     print(f"  {'ms/round':>9} {'calls':>6}  navbat function (cumulative)")
     for cumulative, count, where in sorted(rows, reverse=True)[:25]:
         print(f"  {cumulative * 1000 / rounds:9.2f} {count:6d}  {where}")
+    own_rows = []
+    for (path, line, name), (_calls, count, own, _cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        package = path.split("/site-packages/")[-1].split("/lib/python3")[-1]
+        own_rows.append((own, count, f"{package}:{line} {name}"))
+    print(f"\n  {'ms/round':>9} {'calls':>6}  any function (own time)")
+    for own, count, where in sorted(own_rows, reverse=True)[:30]:
+        print(f"  {own * 1000 / rounds:9.2f} {count:6d}  {where}")
 
 
 # The run ------------------------------------------------------------------------------------------------
