@@ -21,7 +21,7 @@ from navbat.booking.boards import first_free_slots, local_day, spread_options
 from navbat.booking.errors import BookingErrorCode
 from navbat.booking.models import Appointment, AppointmentEvent
 from navbat.booking.reserve import RESERVE_HIDDEN_CHANNELS, DepartmentReserve, is_urgent
-from navbat.booking.selectors import load_availability, slot_request
+from navbat.booking.selectors import load_availability, slot_request, visibly_taken
 from navbat.booking.statuses import ACTIVE_STATUSES, Channel, Status, can_transition
 from navbat.clinic.models import Chair, Funding, Service, StaffMember
 from navbat.errors import DomainError
@@ -43,6 +43,9 @@ OVERLAP_CONSTRAINTS = frozenset(
 DEADLOCK_DETECTED = "40P01"
 
 SLOT_TAKEN_MESSAGE = _("This time has just been taken. Please choose another time.")
+
+
+LOADED_RELATIONS = ("clinic", "patient", "service", "dentist", "chair", "created_by")
 
 
 def book_appointment(
@@ -105,7 +108,9 @@ def book_appointment(
             created_by=created_by,
             notes=notes,
         )
-        appointment.full_clean()
+        # The related rows were all read in this transaction (and the database keeps its foreign keys):
+        # asking for each of them again would be six more queries on every booking.
+        appointment.full_clean(exclude=LOADED_RELATIONS)
         appointment.save()
         AppointmentEvent.objects.create(
             appointment=appointment,
@@ -226,9 +231,22 @@ def _fitting_slot(
     reserve_released: bool = False,
 ) -> Slot:
     clinic = service.clinic
+    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+    if visibly_taken(
+        start=starts_at,
+        end=ends_at,
+        patient_id=patient.pk,
+        dentist_id=dentist.pk if dentist else None,
+        chair_id=chair.pk if chair else None,
+        now=now,
+        ignore_appointment_id=ignore_appointment_id,
+    ):
+        # Somebody holds that very time (or the patient has a visit then): refused at once, as the full check
+        # below would refuse it, without loading the day's availability.
+        raise DomainError(BookingErrorCode.SLOT_TAKEN, SLOT_TAKEN_MESSAGE)
     local_start = starts_at.astimezone(clinic.tz)
     day = local_start.date()
-    last_day = (local_start + timedelta(minutes=service.duration_minutes)).date()
+    last_day = ends_at.astimezone(clinic.tz).date()
     availability = load_availability(
         clinic=clinic,
         first_day=day,

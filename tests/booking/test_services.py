@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from navbat.booking.errors import BookingErrorCode
+from navbat.booking.holds import place_hold
 from navbat.booking.models import Appointment
-from navbat.booking.services import book_appointment, cancel_appointment, change_status
+from navbat.booking.services import (
+    book_appointment,
+    cancel_appointment,
+    change_status,
+    reschedule_appointment,
+)
 from navbat.booking.statuses import Channel, Status
 from navbat.clinic.models import ClinicClosure, Network, ScheduleException, ScheduleExceptionKind
 from navbat.errors import DomainError
@@ -306,3 +314,42 @@ def test_a_network_that_shares_its_registry_books_each_others_patients(small_cli
     network.save()
     c.clinic.refresh_from_db()
     assert book(c, at(MONDAY, 10), patient=visitor).patient == visitor
+
+
+def test_a_time_just_taken_is_refused_before_the_days_schedule_is_read(small_clinic: SmallClinic) -> None:
+    """Release day: most attempts meet a time somebody has just booked. They are refused by one look at the
+    bookings and holds there, without loading the dentists' plans and the day's availability."""
+    c = small_clinic
+    book(c, at(MONDAY, 10), dentist=c.first)
+
+    with CaptureQueriesContext(connection) as queries:
+        refused(BookingErrorCode.SLOT_TAKEN, c, at(MONDAY, 10), dentist=c.first, patient=c.other_patient)
+
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "clinic_workingplan" not in read
+    assert Appointment.objects.count() == 1
+
+
+def test_another_patients_hold_refuses_the_time_and_the_holders_own_does_not(
+    small_clinic: SmallClinic,
+) -> None:
+    c = small_clinic
+    hold = place_hold(
+        patient=c.other_patient, service=c.therapy, starts_at=at(MONDAY, 10), dentist=c.first, now=NOW
+    )
+
+    refused(BookingErrorCode.SLOT_TAKEN, c, at(MONDAY, 10, 15), dentist=c.first, chair=hold.chair)
+    own = book(c, at(MONDAY, 10), dentist=c.first, chair=hold.chair, patient=c.other_patient)
+
+    assert own.starts_at == at(MONDAY, 10)
+
+
+def test_a_visit_moves_into_time_it_overlaps_itself(small_clinic: SmallClinic) -> None:
+    c = small_clinic
+    visit = book(c, at(MONDAY, 10), dentist=c.first)
+
+    moved = reschedule_appointment(
+        appointment=visit, starts_at=at(MONDAY, 10, 15), channel=Channel.PHONE, dentist=c.first, now=NOW
+    )
+
+    assert (moved.starts_at, moved.dentist) == (at(MONDAY, 10, 15), c.first)
