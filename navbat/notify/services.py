@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -103,22 +103,75 @@ def record_notification(
     if created:
         # Due now: a worker run at once. Due later: one then, unless a run is waiting by then already (the
         # worker's heartbeat keeps one waiting; this covers a queue that has none).
-        wake_worker(due_at if due_at > timezone.now() else None)
+        wake_worker(due_at)
     return notification
 
 
-def wake_worker(at: datetime | None = None) -> None:
-    """Once the current transaction commits, have a worker look at the outbox (at `at`, default now)."""
-    transaction.on_commit(lambda: _wake(at))
+@dataclass(frozen=True)
+class Planned:
+    """A notification about an appointment, to be recorded with others of the same appointment."""
+
+    kind: str
+    key: str
+    due_at: datetime
+    context: Mapping[str, object] | None = None
 
 
-def _wake(at: datetime | None) -> None:
+def record_planned(appointment: Appointment, planned: list[Planned]) -> list[Notification]:
+    """record_notification for several notifications about `appointment` at once: one query for the keys
+    already recorded, one insert for the others and one wake-up of the worker, instead of four statements
+    and a wake-up each (a booking records four). As there, a key already recorded keeps its first row."""
+    if not planned:
+        return []
+    recorded = {n.key: n for n in Notification.objects.filter(key__in=[p.key for p in planned])}
+    fresh = [
+        Notification(
+            kind=p.kind,
+            clinic=appointment.clinic,
+            key=p.key,
+            due_at=p.due_at,
+            appointment=appointment,
+            patient=appointment.patient,
+            context=dict(p.context or {}),
+        )
+        for p in planned
+        if p.key not in recorded
+    ]
+    if fresh:
+        try:
+            with transaction.atomic():
+                created = Notification.objects.bulk_create(fresh)
+        except IntegrityError:
+            # Another transaction recorded one of these keys meanwhile: one by one, each keeping the first.
+            return [
+                record_notification(
+                    kind=p.kind,
+                    clinic=appointment.clinic,
+                    key=p.key,
+                    due_at=p.due_at,
+                    appointment=appointment,
+                    context=p.context,
+                )
+                for p in planned
+            ]
+        recorded.update((n.key, n) for n in created)
+        wake_worker(*(n.due_at for n in created))
+    return [recorded[p.key] for p in planned]
+
+
+def wake_worker(*due: datetime) -> None:
+    """Once the current transaction commits, have a worker look at the outbox when each of `due` comes (now
+    when none is given, or for times already past)."""
+    transaction.on_commit(lambda: _wake(due))
+
+
+def _wake(due: tuple[datetime, ...]) -> None:
     """Never fails the change that was just committed: without this run, the worker's next heartbeat
     finds the message (see navbat.notify.tasks)."""
-    from navbat.notify.tasks import schedule_delivery
+    from navbat.notify.tasks import schedule_deliveries
 
     try:
-        schedule_delivery(at=at)
+        schedule_deliveries(due)
     except Exception as error:
         logger.warning("could not wake the worker (%s); its next round will send", type(error).__name__)
 
@@ -130,15 +183,8 @@ def appointment_booked(appointment: Appointment, *, now: datetime | None = None)
     the patient is at the desk and has just been told."""
     now = now or timezone.now()
     at_the_desk = appointment.channel in DESK_CHANNELS and appointment.starts_at - now < AT_THE_DESK
-    if not at_the_desk:
-        record_notification(
-            kind=Kind.BOOKED,
-            clinic=appointment.clinic,
-            key=f"booked:{appointment.pk}",
-            due_at=now,
-            appointment=appointment,
-        )
-    plan_appointment_messages(appointment, now=now)
+    told = [] if at_the_desk else [Planned(Kind.BOOKED, f"booked:{appointment.pk}", now)]
+    record_planned(appointment, told + _messages_ahead(appointment, now=now))
 
 
 def appointment_moved(old: Appointment, new: Appointment, *, now: datetime | None = None) -> None:
@@ -146,15 +192,8 @@ def appointment_moved(old: Appointment, new: Appointment, *, now: datetime | Non
     the new visit's reminders are planned."""
     now = now or timezone.now()
     cancel_pending_for(old)
-    record_notification(
-        kind=Kind.MOVED,
-        clinic=new.clinic,
-        key=f"moved:{old.pk}:{new.pk}",
-        due_at=now,
-        appointment=new,
-        context={"moved_from": old.pk},
-    )
-    plan_appointment_messages(new, now=now)
+    moved = Planned(Kind.MOVED, f"moved:{old.pk}:{new.pk}", now, {"moved_from": old.pk})
+    record_planned(new, [moved, *_messages_ahead(new, now=now)])
 
 
 def appointment_status_changed(
@@ -182,33 +221,21 @@ def appointment_status_changed(
 def plan_appointment_messages(appointment: Appointment, *, now: datetime) -> list[Notification]:
     """Record the reminders (one per policy hour) and the confirmation request of a booked visit — those
     still ahead: nothing is recorded that would be due before `now`."""
+    return record_planned(appointment, _messages_ahead(appointment, now=now))
+
+
+def _messages_ahead(appointment: Appointment, *, now: datetime) -> list[Planned]:
     policy = policy_for(appointment.clinic)
     start = appointment.starts_at
     stamp = start.astimezone(UTC).isoformat()
-    recorded = []
-    for hours, due in still_ahead(reminder_times(start, _hours(policy)), now):
-        recorded.append(
-            record_notification(
-                kind=Kind.REMINDER,
-                clinic=appointment.clinic,
-                key=f"reminder:{hours}h:{appointment.pk}:{stamp}",
-                due_at=due,
-                appointment=appointment,
-                context={"hours": hours},
-            )
-        )
+    planned = [
+        Planned(Kind.REMINDER, f"reminder:{hours}h:{appointment.pk}:{stamp}", due, {"hours": hours})
+        for hours, due in still_ahead(reminder_times(start, _hours(policy)), now)
+    ]
     asked = confirmation_time(start, policy.confirmation_hours)
     if asked is not None and asked > now and appointment.confirmed_at is None:
-        recorded.append(
-            record_notification(
-                kind=Kind.CONFIRMATION,
-                clinic=appointment.clinic,
-                key=f"confirmation:{appointment.pk}:{stamp}",
-                due_at=asked,
-                appointment=appointment,
-            )
-        )
-    return recorded
+        planned.append(Planned(Kind.CONFIRMATION, f"confirmation:{appointment.pk}:{stamp}", asked))
+    return planned
 
 
 def cancel_pending_for(appointment: Appointment) -> int:
@@ -315,7 +342,7 @@ def record_otp(*, clinic: Clinic, phone: str, text: str, key: str, language: str
             logger.warning("sign-in code %s not sent at once (%s)", delivery_id, type(error).__name__)
             sent = False
         if not sent:
-            _wake(None)
+            _wake(())
 
     transaction.on_commit(send_now)
     return delivery

@@ -10,6 +10,7 @@ waiting to start by then, so the queue holds one or two runs, not one per messag
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -73,18 +74,25 @@ def forget_old_runs(*, older_than: timedelta = KEEP_RUNS, task_path: str | None 
 
 def schedule_delivery(*, at: datetime | None = None) -> None:
     """Have `deliver_due` run at `at` (now by default), unless a run is already waiting to start by then."""
+    schedule_deliveries(() if at is None else (at,))
+
+
+def schedule_deliveries(due: Iterable[datetime]) -> None:
+    """Have `deliver_due` run when each of `due` comes (now when `due` is empty; times already past mean
+    now), unless a run is already waiting to start by then. One query, and at most one run enqueued: the
+    earliest time not covered covers the later ones too."""
     now = timezone.now()
-    at = max(at or now, now)
+    earliest = min((max(at, now) for at in due), default=now)
     if not _on_the_database_queue():  # another backend (immediate, dummy): only a run now
-        if at <= now:
+        if earliest <= now:
             deliver_due.enqueue()
         return
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     waiting = DBTaskResult.objects.filter(
-        status=TaskResultStatus.READY, task_path=deliver_due.module_path, run_after__lte=at
+        status=TaskResultStatus.READY, task_path=deliver_due.module_path, run_after__lte=earliest
     )
     if waiting.exists():
         return
-    deliver_due.using(run_after=at).enqueue()
+    deliver_due.using(run_after=earliest).enqueue()

@@ -29,8 +29,11 @@ from navbat.notify.models import (
     TelegramLink,
 )
 from navbat.notify.services import (
+    Planned,
+    plan_appointment_messages,
     record_feedback_request,
     record_no_show_follow_up,
+    record_planned,
     record_waitlist_offer,
     resend_delivery,
     send_message,
@@ -137,6 +140,46 @@ def test_recording_the_same_event_twice_records_it_once(small_clinic: SmallClini
 
     [row] = Notification.objects.filter(kind=Kind.NO_SHOW_FOLLOW_UP)
     assert row.context == {"book_url": "https://x/book/"}
+
+
+def test_planning_a_visits_messages_again_keeps_the_rows_already_recorded(small_clinic: SmallClinic) -> None:
+    appointment = book(small_clinic)
+    first = {n.key: (n.pk, n.due_at) for n in Notification.objects.filter(appointment=appointment)}
+
+    again = plan_appointment_messages(appointment, now=NOW - timedelta(days=1))
+    extra = Planned(Kind.NO_SHOW_FOLLOW_UP, f"extra:{appointment.pk}", NOW, {"book_url": "https://x/"})
+    mixed = record_planned(appointment, [Planned(Kind.BOOKED, f"booked:{appointment.pk}", NOW), extra])
+
+    assert {n.key: (n.pk, n.due_at) for n in again} == {
+        k: v for k, v in first.items() if k in {n.key for n in again}
+    }
+    assert mixed[0].pk == first[f"booked:{appointment.pk}"][0]
+    assert (mixed[1].key, mixed[1].context, mixed[1].patient) == (
+        extra.key,
+        {"book_url": "https://x/"},
+        appointment.patient,
+    )
+    assert Notification.objects.filter(appointment=appointment).count() == len(first) + 1
+
+
+def test_a_booking_wakes_the_worker_once_for_its_earliest_message(
+    small_clinic: SmallClinic, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from navbat.notify.tasks import deliver_due
+
+    waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY, task_path=deliver_due.module_path)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        book(small_clinic)  # "booked" now, two reminders and a confirmation request later
+
+    assert len(callbacks) == 1
+    [run] = waiting
+    assert run.run_after == NOW  # when "booked" is due (this world's clock runs ahead of the real one)
+    with django_capture_on_commit_callbacks(execute=True):
+        book(small_clinic, VISIT + timedelta(hours=1), patient=small_clinic.other_patient)
+    assert waiting.count() == 1  # the waiting run covers the second booking's messages too
 
 
 def test_moving_a_visit_cancels_its_reminders_and_plans_the_new_ones(small_clinic: SmallClinic) -> None:
