@@ -39,7 +39,8 @@ through events in time order. Every day (`--bookings-per-day` on Monday–Saturd
   with today's gaps; with no CapacityPolicy the reserve is empty);
 - the outbox is dispatched hourly 08:00–21:00 (dispatch_due; every channel but calls is
   counted and delivered at once), and operators work the open call tasks (record_call_outcome: 70%
-  answer — a question is answered "confirmed" by those who will come, else "cancelled").
+  answer — a question is answered "confirmed" by those who will come and by the scalpers, who keep
+  every ticket until it is resold, else "cancelled").
 
 Policies, same seed, same clinic, same demand:
 - "none": first-come tickets, no waitlist, no reserve, no limits. No CapacityPolicy (no reserve, no
@@ -924,7 +925,9 @@ class Simulation:
         if self.rng.random() >= ANSWERS_CALL:
             outcome = CallOutcome.NO_ANSWER
         elif notification.kind in (Kind.REMINDER, Kind.CONFIRMATION) and appointment is not None:
-            will_come = appointment.status in HELD and self.comes(appointment)
+            # The scalpers confirm every ticket they hold: they want it until it is resold.
+            keeps = self.comes(appointment) or appointment.patient_id in self.scalpers.identity_set
+            will_come = appointment.status in HELD and keeps
             outcome = CallOutcome.CONFIRMED if will_come else CallOutcome.CANCELLED
         try:
             record_call_outcome(
