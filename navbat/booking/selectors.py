@@ -215,23 +215,19 @@ def visibly_taken(
     or another patient's live hold on the dentist or the chair, overlaps it. One query: on a release day
     most booking attempts meet a time somebody has just taken, and this refuses them before the full
     availability is loaded (booking.services._fitting_slot). False does not mean free."""
-    whose = Q(patient_id=patient_id)
-    held_by = Q(pk__in=())
+    named = Q()
     if dentist_id is not None:
-        whose |= Q(dentist_id=dentist_id)
-        held_by |= Q(dentist_id=dentist_id)
+        named |= Q(dentist_id=dentist_id)
     if chair_id is not None:
-        whose |= Q(chair_id=chair_id)
-        held_by |= Q(chair_id=chair_id)
-    booked = Appointment.objects.active().overlapping(start, end).filter(whose)
+        named |= Q(chair_id=chair_id)
+    booked = Appointment.objects.active().overlapping(start, end).filter(named | Q(patient_id=patient_id))
     if ignore_appointment_id is not None:
         booked = booked.exclude(pk=ignore_appointment_id)
-    held = (
-        SlotHold.objects.filter(held_by, expires_at__gt=now, starts_at__lt=end, ends_at__gt=start)
-        .exclude(patient_id=patient_id)
-        .values("pk")
-    )
-    return booked.order_by().values("pk").union(held.order_by(), all=True).exists()
+    rows = booked.order_by().values("pk")
+    if named:
+        held = SlotHold.objects.filter(named, expires_at__gt=now, starts_at__lt=end, ends_at__gt=start)
+        rows = rows.union(held.exclude(patient_id=patient_id).order_by().values("pk"), all=True)
+    return rows.exists()
 
 
 BUSY_FIELDS = ("dentist_id", "chair_id", "starts_at", "ends_at")

@@ -160,8 +160,8 @@ def record_planned(appointment: Appointment, planned: list[Planned]) -> list[Not
 
 
 def wake_worker(*due: datetime) -> None:
-    """Once the current transaction commits, have a worker look at the outbox when each of `due` comes (now
-    when none is given, or for times already past)."""
+    """Once the current transaction commits, make sure a worker run waits for the earliest of `due` (now
+    when none is given or it is past); that run schedules the next (navbat.notify.tasks)."""
     transaction.on_commit(lambda: _wake(due))
 
 
